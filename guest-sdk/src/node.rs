@@ -1,0 +1,354 @@
+//! `Node`: a node's state plus its handlers, and `Ctx`: what a handler can do
+//! (reply, send, rpc, timers, tasks). The shape follows Maelstrom's Go library:
+//! `Handle` becomes `on`, `Reply` is `ctx.reply`, `RPC` is `ctx.rpc`, `SyncRPC` is
+//! `ctx.call(..).await`.
+
+use crate::error::{Error, Result};
+use crate::message::{body_with, Request, Response};
+use crate::runtime::{self, Dispatch};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use std::cell::{RefCell, RefMut};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+type Handler<S> = Box<dyn FnMut(&mut S, &Ctx<S>, Request) -> Result>;
+type Hook<S> = Box<dyn FnMut(&mut S, &Ctx<S>)>;
+
+/// A node under construction: its state and what it does with each message type.
+///
+/// ```ignore
+/// glomers::main!(|| Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
+///     ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body["echo"]}))
+/// }));
+/// ```
+pub struct Node<S: 'static> {
+    state: S,
+    handlers: HashMap<String, Handler<S>>,
+    fallback: Option<Handler<S>>,
+    on_init: Vec<Hook<S>>,
+}
+
+impl<S: 'static> Node<S> {
+    /// A node with this initial state and no handlers yet.
+    pub fn new(state: S) -> Self {
+        Node {
+            state,
+            handlers: HashMap::new(),
+            fallback: None,
+            on_init: Vec::new(),
+        }
+    }
+
+    /// Handles messages of type `kind`; the body is decoded into `T` (a body that does
+    /// not decode gets error 12, malformed-request).
+    pub fn on<T, F>(mut self, kind: &str, mut f: F) -> Self
+    where
+        T: DeserializeOwned,
+        F: FnMut(&mut S, &Ctx<S>, Request<T>) -> Result + 'static,
+    {
+        self.handlers.insert(
+            kind.to_string(),
+            Box::new(move |s, ctx, req| f(s, ctx, req.decode()?)),
+        );
+        self
+    }
+
+    /// Handles every message type no `on` claimed, decoded into `T`: typically an
+    /// enum tagged by `type` covering a whole message family. A type that is not one
+    /// of its variants gets error 10 (not-supported).
+    pub fn on_any<T, F>(mut self, mut f: F) -> Self
+    where
+        T: DeserializeOwned,
+        F: FnMut(&mut S, &Ctx<S>, Request<T>) -> Result + 'static,
+    {
+        self.fallback = Some(Box::new(move |s, ctx, req| {
+            let kind = req.kind().to_string();
+            match req.decode() {
+                Ok(req) => f(s, ctx, req),
+                Err(e) if e.to_string().contains("unknown variant") => Err(
+                    Error::not_supported(format!("unsupported message type {kind:?}")),
+                ),
+                Err(e) => Err(e.into()),
+            }
+        }));
+        self
+    }
+
+    /// Runs once the node knows its id (after `init` was answered): the place to
+    /// start periodic work.
+    pub fn on_init(mut self, f: impl FnMut(&mut S, &Ctx<S>) + 'static) -> Self {
+        self.on_init.push(Box::new(f));
+        self
+    }
+
+    /// Runs `f` every `period` once the node is initialised.
+    pub fn every(self, period: Duration, f: impl FnMut(&mut S, &Ctx<S>) + 'static) -> Self {
+        let f = Rc::new(RefCell::new(f));
+        self.on_init(move |_, ctx| {
+            let f = f.clone();
+            ctx.every(period, move |s, ctx| (f.borrow_mut())(s, ctx));
+        })
+    }
+
+    /// Makes this the node that answers messages. `main!` calls it for you.
+    #[doc(hidden)]
+    pub fn install(self) {
+        let inner = Rc::new(Inner {
+            state: RefCell::new(self.state),
+            handlers: RefCell::new(self.handlers),
+            fallback: RefCell::new(self.fallback),
+            on_init: RefCell::new(self.on_init),
+        });
+        runtime::install(Rc::new(Installed(inner)));
+    }
+}
+
+struct Inner<S> {
+    state: RefCell<S>,
+    handlers: RefCell<HashMap<String, Handler<S>>>,
+    fallback: RefCell<Option<Handler<S>>>,
+    on_init: RefCell<Vec<Hook<S>>>,
+}
+
+struct Installed<S>(Rc<Inner<S>>);
+
+impl<S: 'static> Dispatch for Installed<S> {
+    fn dispatch(&self, req: Request) {
+        let ctx = Ctx {
+            inner: self.0.clone(),
+        };
+        let src = req.src.clone();
+        let msg_id = req.msg_id;
+        let kind = req.kind().to_string();
+        let result = {
+            let mut state = self.0.state.borrow_mut();
+            let mut handlers = self.0.handlers.borrow_mut();
+            match handlers.get_mut(&kind) {
+                Some(h) => h(&mut state, &ctx, req),
+                None => match self.0.fallback.borrow_mut().as_mut() {
+                    Some(h) => h(&mut state, &ctx, req),
+                    None => Err(Error::not_supported(format!(
+                        "this node does not handle messages of type {kind:?}"
+                    ))),
+                },
+            }
+        };
+        if let Err(e) = result {
+            match msg_id {
+                Some(id) => runtime::send_value(&src, &error_body(&e, id)),
+                None => eprintln!("glomers: {kind} from {src} failed: {e}"),
+            }
+        }
+    }
+
+    fn after_init(&self) {
+        let ctx = Ctx {
+            inner: self.0.clone(),
+        };
+        let mut hooks = std::mem::take(&mut *self.0.on_init.borrow_mut());
+        let mut state = self.0.state.borrow_mut();
+        for h in hooks.iter_mut() {
+            h(&mut state, &ctx);
+        }
+    }
+}
+
+fn error_body(e: &Error, in_reply_to: u64) -> Value {
+    let mut b = e.to_body();
+    b["in_reply_to"] = Value::from(in_reply_to);
+    b
+}
+
+/// What a handler, callback or task can do. Cheap to clone; clone it into `async`
+/// blocks and callbacks.
+pub struct Ctx<S> {
+    inner: Rc<Inner<S>>,
+}
+
+impl<S> Clone for Ctx<S> {
+    fn clone(&self) -> Self {
+        Ctx {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// A timer that can be cancelled with [`Ctx::cancel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimerId(u64);
+
+impl<S: 'static> Ctx<S> {
+    /// This node's id, e.g. "n1".
+    pub fn id(&self) -> String {
+        runtime::node_id()
+    }
+
+    /// Every node's id, this one included, in the order `init` gave them.
+    pub fn node_ids(&self) -> Vec<String> {
+        runtime::node_ids()
+    }
+
+    /// The other nodes' ids.
+    pub fn peers(&self) -> Vec<String> {
+        let me = self.id();
+        self.node_ids().into_iter().filter(|n| *n != me).collect()
+    }
+
+    /// Replies to `req` with `body` (which carries its own `type`); sets `in_reply_to`.
+    pub fn reply<T>(&self, req: &Request<T>, body: impl Serialize) -> Result {
+        let body = body_with(body, "in_reply_to", req.msg_id)?;
+        runtime::send_value(&req.src, &body);
+        Ok(())
+    }
+
+    /// Replies to `req` with an error.
+    pub fn reply_error<T>(&self, req: &Request<T>, e: &Error) {
+        if let Some(id) = req.msg_id {
+            runtime::send_value(&req.src, &error_body(e, id));
+        }
+    }
+
+    /// Sends a message that expects no reply.
+    pub fn send(&self, dest: &str, body: impl Serialize) -> Result {
+        runtime::send_value(dest, &body_with(body, "msg_id", None)?);
+        Ok(())
+    }
+
+    /// Sends a request and calls `cb` with the reply, or with a timeout error (code 0)
+    /// when none came within `timeout`. Error replies arrive as `Err`.
+    pub fn rpc(
+        &self,
+        dest: &str,
+        body: impl Serialize,
+        timeout: Duration,
+        cb: impl FnOnce(&mut S, &Ctx<S>, Result<Response>) + 'static,
+    ) -> Result {
+        let body = body_with(body, "msg_id", None)?;
+        let ctx = self.clone();
+        runtime::rpc(
+            dest,
+            body,
+            millis(timeout),
+            Box::new(move |res| {
+                let mut state = ctx.inner.state.borrow_mut();
+                cb(&mut state, &ctx, res)
+            }),
+        );
+        Ok(())
+    }
+
+    /// Sends a request and waits for its reply, for at most `timeout`.
+    pub fn call(
+        &self,
+        dest: &str,
+        body: impl Serialize,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Response>> + 'static {
+        let slot = Slot::new();
+        match body_with(body, "msg_id", None) {
+            Ok(body) => {
+                let s = slot.clone();
+                runtime::rpc(dest, body, millis(timeout), Box::new(move |r| s.fill(r)));
+            }
+            Err(e) => slot.fill(Err(e)),
+        }
+        slot
+    }
+
+    /// Calls `f` once, after `delay`.
+    pub fn after(&self, delay: Duration, f: impl FnOnce(&mut S, &Ctx<S>) + 'static) -> TimerId {
+        let ctx = self.clone();
+        let mut f = Some(f);
+        TimerId(runtime::set_timer(
+            millis(delay),
+            Box::new(move || {
+                if let Some(f) = f.take() {
+                    f(&mut ctx.inner.state.borrow_mut(), &ctx)
+                }
+            }),
+        ))
+    }
+
+    /// Calls `f` every `period` until cancelled.
+    pub fn every(&self, period: Duration, mut f: impl FnMut(&mut S, &Ctx<S>) + 'static) -> TimerId {
+        let ctx = self.clone();
+        TimerId(runtime::set_periodic(
+            millis(period).max(1),
+            Box::new(move || f(&mut ctx.inner.state.borrow_mut(), &ctx)),
+        ))
+    }
+
+    /// Cancels a timer from `after` or `every`.
+    pub fn cancel(&self, timer: TimerId) {
+        runtime::cancel_timer(timer.0);
+    }
+
+    /// A future that completes after `delay`.
+    pub fn sleep(&self, delay: Duration) -> impl Future<Output = ()> + 'static {
+        let slot: Slot<()> = Slot::new();
+        let s = slot.clone();
+        runtime::set_timer(millis(delay), Box::new(move || s.fill(())));
+        slot
+    }
+
+    /// Runs a future to completion in the background (after the current handler
+    /// returns). Use `ctx.state()` inside it, never across an `.await`.
+    pub fn spawn(&self, fut: impl Future<Output = ()> + 'static) {
+        runtime::spawn(fut);
+    }
+
+    /// The node's state, for tasks and callbacks that were not handed `&mut S`.
+    /// Panics if called from a handler, which already holds it: use its `&mut S`.
+    pub fn state(&self) -> RefMut<'_, S> {
+        self.inner.state.borrow_mut()
+    }
+}
+
+pub(crate) fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+/// A one-shot value that a future waits for.
+pub(crate) struct Slot<T>(Rc<RefCell<(Option<T>, Option<Waker>)>>);
+
+impl<T> Clone for Slot<T> {
+    fn clone(&self) -> Self {
+        Slot(self.0.clone())
+    }
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn new() -> Self {
+        Slot(Rc::new(RefCell::new((None, None))))
+    }
+    pub(crate) fn fill(&self, v: T) {
+        let waker = {
+            let mut s = self.0.borrow_mut();
+            s.0 = Some(v);
+            s.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Future for Slot<T> {
+    type Output = T;
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<T> {
+        let mut s = self.0.borrow_mut();
+        match s.0.take() {
+            Some(v) => Poll::Ready(v),
+            None => {
+                s.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
