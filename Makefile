@@ -11,7 +11,7 @@ FIXTURES   := $(patsubst fixtures/%/Cargo.toml,%,$(wildcard fixtures/*/Cargo.tom
 MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
 .PHONY: all run test bench clean wasm-target host challenges fixtures lint \
-        echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e
+        echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e bench-broadcast
 
 all: host challenges
 
@@ -58,6 +58,26 @@ echo: all
 
 unique-ids: all
 	$(call grade,unique-ids,unique-ids,-w unique-ids --time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition)
+
+# Guest arguments per broadcast stage (the knobs of challenges/broadcast, see its README).
+BROADCAST_ABC_ARGS ?=
+BROADCAST_D_ARGS   ?=
+BROADCAST_E_ARGS   ?=
+
+broadcast-a: all
+	$(call grade,broadcast-a,broadcast,-w broadcast --node-count 1 --time-limit 20 --rate 10,$(BROADCAST_ABC_ARGS))
+
+broadcast-b: all
+	$(call grade,broadcast-b,broadcast,-w broadcast --node-count 5 --time-limit 20 --rate 10,$(BROADCAST_ABC_ARGS))
+
+broadcast-c: all
+	$(call grade,broadcast-c,broadcast,-w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition,$(BROADCAST_ABC_ARGS))
+
+broadcast-d: all
+	$(call grade,broadcast-d,broadcast,-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100,$(BROADCAST_D_ARGS))
+
+broadcast-e: all
+	$(call grade,broadcast-e,broadcast,-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100,$(BROADCAST_E_ARGS))
 
 bench: all
 	$(CARGO) run --release -p bench

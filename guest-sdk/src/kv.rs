@@ -96,6 +96,9 @@ impl<S: 'static> Kv<S> {
 pub fn is_retryable(e: &Error) -> bool {
     matches!(
         e.code,
-        code::PRECONDITION_FAILED | code::KEY_DOES_NOT_EXIST | code::TIMEOUT | code::TEMPORARILY_UNAVAILABLE
+        code::PRECONDITION_FAILED
+            | code::KEY_DOES_NOT_EXIST
+            | code::TIMEOUT
+            | code::TEMPORARILY_UNAVAILABLE
     )
 }

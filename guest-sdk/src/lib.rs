@@ -54,7 +54,11 @@ pub mod bindings {
 #[doc(hidden)]
 pub mod __rt {
     /// The export `on-message`: builds the node on first use, then dispatches.
-    pub fn on_message<S: 'static>(src: String, body: String, build: impl FnOnce() -> crate::Node<S>) {
+    pub fn on_message<S: 'static>(
+        src: String,
+        body: String,
+        build: impl FnOnce() -> crate::Node<S>,
+    ) {
         if !crate::runtime::installed() {
             build().install();
         }
@@ -88,5 +92,7 @@ macro_rules! main {
 pub fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     // std seeds RandomState from WASI's random source; each new one differs.
-    std::collections::hash_map::RandomState::new().build_hasher().finish()
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }

@@ -71,9 +71,9 @@ impl<S: 'static> Node<S> {
             let kind = req.kind().to_string();
             match req.decode() {
                 Ok(req) => f(s, ctx, req),
-                Err(e) if e.to_string().contains("unknown variant") => Err(
-                    Error::not_supported(format!("unsupported message type {kind:?}")),
-                ),
+                Err(e) if e.to_string().contains("unknown variant") => Err(Error::not_supported(
+                    format!("unsupported message type {kind:?}"),
+                )),
                 Err(e) => Err(e.into()),
             }
         }));

@@ -152,7 +152,9 @@ pub(crate) fn on_message(src: String, body: &str) {
     let body: Value = match serde_json::from_str(body) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
-            eprintln!("glomers: dropping a message from {src} whose body is not a JSON object: {body}");
+            eprintln!(
+                "glomers: dropping a message from {src} whose body is not a JSON object: {body}"
+            );
             return;
         }
     };
@@ -177,7 +179,11 @@ pub(crate) fn on_message(src: String, body: &str) {
 fn response(src: String, body: Value) -> Result<Response, Error> {
     if body.get("type").and_then(Value::as_str) == Some("error") {
         let code = body.get("code").and_then(Value::as_u64).unwrap_or(13) as u32;
-        let text = body.get("text").and_then(Value::as_str).unwrap_or("").to_string();
+        let text = body
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         Err(Error::new(code, text))
     } else {
         Ok(Response { src, body })
@@ -185,11 +191,19 @@ fn response(src: String, body: Value) -> Result<Response, Error> {
 }
 
 fn init(src: String, msg_id: Option<u64>, body: &Value) {
-    let id = body.get("node_id").and_then(Value::as_str).unwrap_or("").to_string();
+    let id = body
+        .get("node_id")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let ids = body
         .get("node_ids")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     with_core(|c| {
         c.node_id = id;

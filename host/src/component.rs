@@ -59,8 +59,12 @@ pub fn load(path: &Path) -> Result<Loaded> {
             path.display()
         );
     }
-    let component = compile_cached(&bytes)
-        .map_err(|e| anyhow!("{} is not a valid WebAssembly component: {e:#}", path.display()))?;
+    let component = compile_cached(&bytes).map_err(|e| {
+        anyhow!(
+            "{} is not a valid WebAssembly component: {e:#}",
+            path.display()
+        )
+    })?;
     let pre = link(&component).map_err(|e| {
         anyhow!(
             "{} does not implement the glomers:node/node world (see wit/node.wit): {e:#}",
@@ -104,7 +108,9 @@ fn compile_cached(bytes: &[u8]) -> Result<Component> {
             .map(Ok)
             .unwrap_or_else(|| Ok(Component::new(engine, bytes)?)),
         // A read-only or full cache must not stop a node from running.
-        Err(e) if e.downcast_ref::<std::io::Error>().is_some() => Ok(Component::new(engine, bytes)?),
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some() => {
+            Ok(Component::new(engine, bytes)?)
+        }
         Err(e) => Err(e),
     }
 }
@@ -135,10 +141,16 @@ fn compile_into(dir: &Path, artifact: &Path, bytes: &[u8]) -> Result<()> {
 
 fn artifact_path(dir: &Path, bytes: &[u8]) -> PathBuf {
     let mut engine_hash = std::hash::DefaultHasher::new();
-    engine().precompile_compatibility_hash().hash(&mut engine_hash);
+    engine()
+        .precompile_compatibility_hash()
+        .hash(&mut engine_hash);
     env!("CARGO_PKG_VERSION").hash(&mut engine_hash);
     let content = Sha256::digest(bytes);
-    let hex: String = content.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex: String = content
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     dir.join(format!("{hex}-{:016x}.cwasm", engine_hash.finish()))
 }
 

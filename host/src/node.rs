@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{
+    HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
+};
 
 use crate::component::{engine, Loaded, EPOCH_TICK};
 
@@ -29,9 +31,17 @@ pub use bindings::NodePre as NodeBindingsPre;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// A message to `dest`; `body` is a JSON object text.
-    Send { dest: String, body: String },
-    SetTimer { id: u64, delay_ms: u64 },
-    CancelTimer { id: u64 },
+    Send {
+        dest: String,
+        body: String,
+    },
+    SetTimer {
+        id: u64,
+        delay_ms: u64,
+    },
+    CancelTimer {
+        id: u64,
+    },
     /// The node restarted after a trap: every timer it had armed is gone.
     Restarted,
 }
@@ -121,9 +131,16 @@ pub struct Crash {
     pub error: anyhow::Error,
 }
 
+/// The cause, then the wasm backtrace and trap, one per line (no host stack).
 impl std::fmt::Display for Crash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.error)
+        for (i, cause) in self.error.chain().enumerate() {
+            if i > 0 {
+                f.write_str("\n  ")?;
+            }
+            write!(f, "{}", cause.to_string().replace('\n', "\n  "))?;
+        }
+        Ok(())
     }
 }
 
@@ -164,7 +181,12 @@ impl Node {
     }
 
     /// Delivers a message; what the node did is appended to `out`.
-    pub fn on_message(&mut self, src: &str, body: &str, out: &mut Vec<Effect>) -> Result<(), Crash> {
+    pub fn on_message(
+        &mut self,
+        src: &str,
+        body: &str,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Crash> {
         if self.init.is_none() {
             self.learn_init(src, body);
         }
@@ -239,7 +261,11 @@ impl Node {
                 .map_err(|e| anyhow!("replaying init trapped: {e:?}"))?;
             // The init_ok was sent long ago; keep only the timers the node armed.
             let effects = std::mem::take(&mut self.store.data_mut().effects);
-            out.extend(effects.into_iter().filter(|e| !matches!(e, Effect::Send { .. })));
+            out.extend(
+                effects
+                    .into_iter()
+                    .filter(|e| !matches!(e, Effect::Send { .. })),
+            );
         }
         Ok(())
     }
@@ -271,11 +297,17 @@ fn crash_reply(body: &str, error: &anyhow::Error) -> Option<String> {
     if v.get("in_reply_to").is_some() {
         return None;
     }
-    let text = format!("node crashed: {error:#}");
-    Some(serde_json::json!({"type": "error", "code": 13, "text": text, "in_reply_to": msg_id}).to_string())
+    let text = format!("node crashed: {error}");
+    Some(
+        serde_json::json!({"type": "error", "code": 13, "text": text, "in_reply_to": msg_id})
+            .to_string(),
+    )
 }
 
-fn instantiate(loaded: &Loaded, options: &NodeOptions) -> Result<(Store<HostState>, bindings::Node)> {
+fn instantiate(
+    loaded: &Loaded,
+    options: &NodeOptions,
+) -> Result<(Store<HostState>, bindings::Node)> {
     let mut wasi = WasiCtxBuilder::new();
     let name = loaded
         .path
@@ -289,9 +321,13 @@ fn instantiate(loaded: &Loaded, options: &NodeOptions) -> Result<(Store<HostStat
         }
         Logs::Discard => {}
         Logs::File(path) => {
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
             let out = wasmtime_wasi::cli::OutputFile::new(file.try_clone()?);
-            wasi.stderr(wasmtime_wasi::cli::OutputFile::new(file)).stdout(out);
+            wasi.stderr(wasmtime_wasi::cli::OutputFile::new(file))
+                .stdout(out);
         }
     }
     if let Environment::Simulated { clock, seed } = &options.environment {

@@ -7,8 +7,8 @@
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use std::collections::{BinaryHeap, HashMap};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::{BufRead, Write};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
@@ -46,11 +46,13 @@ pub fn serve(mut node: Node) -> Result<()> {
                     pending_output = false;
                 }
                 match timers.next_deadline() {
-                    Some(at) => match lines.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                        Ok(line) => Some(line),
-                        Err(RecvTimeoutError::Timeout) => continue,
-                        Err(RecvTimeoutError::Disconnected) => None,
-                    },
+                    Some(at) => {
+                        match lines.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                            Ok(line) => Some(line),
+                            Err(RecvTimeoutError::Timeout) => continue,
+                            Err(RecvTimeoutError::Disconnected) => None,
+                        }
+                    }
                     None => lines.recv().ok(),
                 }
             }
@@ -64,8 +66,14 @@ pub fn serve(mut node: Node) -> Result<()> {
                 report(node.on_message(&env.src, env.body.get(), &mut effects));
                 pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
             }
-            Ok(_) => eprintln!("host: ignoring a line whose body is not a JSON object: {}", line.trim_end()),
-            Err(e) => eprintln!("host: ignoring a malformed line on stdin ({e}): {}", line.trim_end()),
+            Ok(_) => eprintln!(
+                "host: ignoring a line whose body is not a JSON object: {}",
+                line.trim_end()
+            ),
+            Err(e) => eprintln!(
+                "host: ignoring a malformed line on stdin ({e}): {}",
+                line.trim_end()
+            ),
         }
     }
     out.flush()?;
@@ -79,16 +87,27 @@ fn report(r: Result<(), crate::node::Crash>) {
 }
 
 /// Carries out a node's effects; true if anything was written.
-fn apply(node: &Node, effects: &mut Vec<Effect>, timers: &mut Timers, out: &mut impl Write) -> Result<bool> {
+fn apply(
+    node: &Node,
+    effects: &mut Vec<Effect>,
+    timers: &mut Timers,
+    out: &mut impl Write,
+) -> Result<bool> {
     let mut wrote = false;
     let src = serde_json::to_string(node.id().unwrap_or(""))?;
     for e in effects.drain(..) {
         match e {
             Effect::Send { dest, body } => {
-                writeln!(out, r#"{{"src":{src},"dest":{},"body":{body}}}"#, serde_json::to_string(&dest)?)?;
+                writeln!(
+                    out,
+                    r#"{{"src":{src},"dest":{},"body":{body}}}"#,
+                    serde_json::to_string(&dest)?
+                )?;
                 wrote = true;
             }
-            Effect::SetTimer { id, delay_ms } => timers.set(id, Instant::now() + Duration::from_millis(delay_ms)),
+            Effect::SetTimer { id, delay_ms } => {
+                timers.set(id, Instant::now() + Duration::from_millis(delay_ms))
+            }
             Effect::CancelTimer { id } => timers.cancel(id),
             Effect::Restarted => *timers = Timers::default(),
         }

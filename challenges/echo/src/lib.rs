@@ -26,7 +26,10 @@ mod tests {
         let out = t.deliver("c1", json!({"type": "echo", "echo": "hi", "msg_id": 4}));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].dest, "c1");
-        assert_eq!(out[0].body, json!({"type": "echo_ok", "echo": "hi", "in_reply_to": 4}));
+        assert_eq!(
+            out[0].body,
+            json!({"type": "echo_ok", "echo": "hi", "in_reply_to": 4})
+        );
     }
 
     #[test]
