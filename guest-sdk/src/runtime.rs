@@ -160,13 +160,10 @@ pub(crate) fn on_message(src: String, body: &str) {
     };
     let msg_id = body.get("msg_id").and_then(Value::as_u64);
     if let Some(re) = body.get("in_reply_to").and_then(Value::as_u64) {
-        match with_core(|c| c.pending.remove(&re)) {
-            Some((cb, timer)) => {
-                cancel_timer(timer);
-                cb(response(src, body));
-            }
-            // A reply that arrives after its timeout has nobody waiting.
-            None => {}
+        // A reply that arrives after its timeout has nobody waiting, and is dropped.
+        if let Some((cb, timer)) = with_core(|c| c.pending.remove(&re)) {
+            cancel_timer(timer);
+            cb(response(src, body));
         }
     } else if body.get("type").and_then(Value::as_str) == Some("init") {
         init(src, msg_id, &body);
