@@ -1,1 +1,225 @@
-fn main() {}
+//! `make bench`: the figures the project's bars are about, measured side by side in
+//! one run and printed as a table, each bar with PASS or FAIL. These are measurements,
+//! not tests: a FAIL is a figure to investigate, and the exit status only says whether
+//! every measurement could be taken.
+//!
+//! `bench native-echo` is the native echo node the throughput is compared with; the
+//! bench starts it by running its own executable, so it is always built and current.
+
+mod harness;
+mod memory;
+mod native_echo;
+mod nodes;
+mod startup;
+mod throughput;
+
+use anyhow::Result;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nodes::Node;
+
+/// Echo requests piped through each node per run.
+const MESSAGES: u64 = 200_000;
+/// Runs per throughput figure and per warm start-up figure.
+const RUNS: usize = 5;
+/// Nodes in the start-up measurement: challenge 3d's cluster.
+const CLUSTER: usize = 25;
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("native-echo") {
+        return match native_echo::main() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("native-echo: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut table = Table::default();
+    table.header();
+    let sections: [fn(&mut Table) -> Result<()>; 4] = [echo_throughput, startup, rss, harness];
+    for section in sections {
+        if let Err(e) = section(&mut table) {
+            table.error(&e);
+        }
+    }
+    if table.errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn echo_throughput(t: &mut Table) -> Result<()> {
+    t.section(&format!(
+        "echo throughput: {} messages piped in, best of {RUNS}",
+        group(MESSAGES)
+    ));
+    let echo = nodes::challenge("echo")
+        .ok_or_else(|| anyhow::anyhow!("challenges/echo.wasm is missing: run `make all`"))?;
+    let cache = nodes::fresh_dir("throughput")?;
+    let input: Arc<[u8]> = throughput::echo_requests(MESSAGES).into();
+    let me = std::env::current_exe()?;
+    let (mut native, mut wasm) = (0f64, 0f64);
+    // Alternating, so a noisy moment on the machine hurts both alike.
+    for _ in 0..RUNS {
+        let node = Node::start(&me, &["native-echo"], None)?;
+        native = native.max(throughput::run(node, input.clone(), MESSAGES)?);
+        let node = Node::host_run(&echo, &cache)?;
+        wasm = wasm.max(throughput::run(node, input.clone(), MESSAGES)?);
+    }
+    t.row(
+        "native Rust echo node",
+        &format!("{} msg/s", group(native as u64)),
+        None,
+    );
+    t.row(
+        "host run challenges/echo.wasm",
+        &format!("{} msg/s", group(wasm as u64)),
+        None,
+    );
+    let ratio = wasm / native * 100.0;
+    t.row(
+        "wasm / native",
+        &format!("{ratio:.0} %"),
+        Some((">= 50 %", ratio >= 50.0)),
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(())
+}
+
+/// The component the cluster figures use: broadcast once it exists.
+fn cluster_wasm() -> Result<(PathBuf, &'static str)> {
+    if let Some(p) = nodes::challenge("broadcast") {
+        return Ok((p, "broadcast.wasm"));
+    }
+    match nodes::challenge("echo") {
+        Some(p) => Ok((p, "echo.wasm (no broadcast.wasm yet)")),
+        None => anyhow::bail!("challenges/echo.wasm is missing: run `make all`"),
+    }
+}
+
+fn startup(t: &mut Table) -> Result<()> {
+    let (wasm, name) = cluster_wasm()?;
+    t.section(&format!(
+        "start-up: {CLUSTER} x host run {name} started together, until every init_ok"
+    ));
+    let cache = nodes::fresh_dir("startup")?;
+    let cold = startup::cluster(&wasm, CLUSTER, &cache)?;
+    t.row("first run ever (empty cache)", &millis(cold), None);
+    let mut warm = (0..RUNS)
+        .map(|_| startup::cluster(&wasm, CLUSTER, &cache))
+        .collect::<Result<Vec<_>>>()?;
+    warm.sort();
+    let median = warm[warm.len() / 2];
+    t.row(
+        &format!("warm (median of {RUNS}; best {})", millis(warm[0])),
+        &millis(median),
+        Some(("< 100 ms", median < Duration::from_millis(100))),
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(())
+}
+
+fn rss(t: &mut Table) -> Result<()> {
+    let (wasm, name) = cluster_wasm()?;
+    t.section(&format!("memory: one idle host run {name} after init"));
+    let cache = nodes::fresh_dir("rss")?;
+    // Warm the cache first: an idle node in production did not just compile.
+    memory::idle_rss(&wasm, &cache)?;
+    let bytes = memory::idle_rss(&wasm, &cache)?;
+    let mb = bytes as f64 / 1e6;
+    t.row(
+        "VmRSS",
+        &format!("{mb:.1} MB"),
+        Some(("< 15 MB", mb < 15.0)),
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(())
+}
+
+fn harness(t: &mut Table) -> Result<()> {
+    t.section("harness: host test -w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100 --seed 1");
+    let Some(wasm) = nodes::challenge("broadcast") else {
+        t.note("harness: not available (challenges/broadcast.wasm is not built yet)");
+        return Ok(());
+    };
+    let cache = nodes::fresh_dir("harness")?;
+    let outcome = harness::broadcast_3d(&wasm, &cache)?;
+    match outcome {
+        harness::Outcome::Ran { wall, valid } => {
+            let speed = harness::SIMULATED_SECS as f64 / wall.as_secs_f64();
+            let verdict = if valid { "valid" } else { "INVALID" };
+            t.row(
+                &format!(
+                    "{} simulated s in {:.2} wall s ({verdict})",
+                    harness::SIMULATED_SECS,
+                    wall.as_secs_f64()
+                ),
+                &format!("{speed:.1} x real time"),
+                None,
+            );
+        }
+        harness::Outcome::NotAvailable(why) => t.note(&format!("harness: not available ({why})")),
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    Ok(())
+}
+
+/// The printed table; rows appear as they are measured.
+#[derive(Default)]
+struct Table {
+    errors: usize,
+}
+
+const LABEL: usize = 48;
+const FIGURE: usize = 18;
+
+impl Table {
+    fn header(&self) {
+        let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+        println!("glomers bench ({cpus} CPUs)");
+        println!("{:<LABEL$} {:>FIGURE$}  {:<9} result", "", "figure", "bar");
+    }
+    fn section(&self, title: &str) {
+        println!("\n{title}");
+    }
+    fn row(&self, label: &str, figure: &str, bar: Option<(&str, bool)>) {
+        let (bar, verdict) = match bar {
+            Some((bar, true)) => (bar, "PASS"),
+            Some((bar, false)) => (bar, "FAIL"),
+            None => ("", ""),
+        };
+        println!(
+            "  {label:<w$} {figure:>FIGURE$}  {bar:<9} {verdict}",
+            w = LABEL - 2
+        );
+    }
+    fn note(&self, text: &str) {
+        println!("  {text}");
+    }
+    fn error(&mut self, e: &anyhow::Error) {
+        self.errors += 1;
+        println!("  error: {e:#}");
+    }
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// 1234567 -> "1,234,567".
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
