@@ -1,0 +1,396 @@
+//! The broadcast protocol as a pure state machine, so it can be unit-tested and
+//! simulated natively without the SDK's timers or a host.
+//!
+//! Shape: a star. A value broadcast at a leaf goes "up" to the hub (at once, or in a
+//! batch); the hub, once it learns a value from a leaf or a client, becomes responsible
+//! for it and sends it "down" to everyone else in one batch per period. Each node thus
+//! receives one message per hub period and sends at most one per uplink period, which
+//! is the least a batching design can cost.
+//!
+//! Every batch travels over a reliable link: it carries a per-link sequence number,
+//! the receiver acknowledges it on the next message it sends that way anyway (or
+//! alone, after `ack_ms`, when it has nothing to say), and the sender resends the
+//! values of a batch not acknowledged within `rto_ms`. Only what the peer has not
+//! acknowledged is ever resent, so a round costs the same however long the run.
+//!
+//! Hubs are the first `hubs` nodes of `init`, in order: a leaf whose hub stops
+//! answering (a batch timed out and nothing has come back since) sends its values up
+//! to the next hub instead, and whoever receives a value "up" spreads it. So a
+//! partitioned hub delays only the values it alone held, until the network heals.
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+
+/// The knobs (see the README for which stage uses what).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// How often a hub sends its batch down to every node.
+    pub down_ms: u64,
+    /// How often a leaf sends its batch up; 0 sends each value up at once.
+    pub up_ms: u64,
+    /// With batched uplinks: send the batch this long before the hub's next batch is
+    /// due (judged from when its last batch arrived), so values wait once, not twice.
+    /// 0 keeps a free-running uplink period.
+    pub lead_ms: u64,
+    /// The resolution of the retransmission and acknowledgement clocks.
+    pub tick_ms: u64,
+    /// A batch not acknowledged within this long is resent.
+    pub rto_ms: u64,
+    /// An acknowledgement that found no message to ride on is sent alone after this long.
+    pub ack_ms: u64,
+    /// How many nodes may act as hub, in order of preference.
+    pub hubs: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            down_ms: 100,
+            up_ms: 0,
+            lead_ms: 0,
+            tick_ms: 100,
+            rto_ms: 2000,
+            ack_ms: 1000,
+            hubs: 3,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `--name value` (or `--name=value`) pairs; anything unknown or malformed is
+    /// reported on stderr and ignored, so a typo never takes a node down.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Config {
+        let mut c = Config::default();
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            let Some(name) = a.strip_prefix("--") else {
+                eprintln!("broadcast: ignoring argument {a:?}");
+                continue;
+            };
+            let (name, value) = match name.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (name.to_string(), args.next()),
+            };
+            let Some(value) = value.and_then(|v| v.parse::<u64>().ok()) else {
+                eprintln!("broadcast: --{name} needs a whole number");
+                continue;
+            };
+            match name.as_str() {
+                "down-ms" | "batch-ms" => c.down_ms = value.max(1),
+                "up-ms" => c.up_ms = value,
+                "lead-ms" => c.lead_ms = value,
+                "tick-ms" => c.tick_ms = value.max(1),
+                "rto-ms" => c.rto_ms = value.max(1),
+                "ack-ms" => c.ack_ms = value,
+                "hubs" => c.hubs = value.max(1) as usize,
+                _ => eprintln!("broadcast: ignoring unknown option --{name}"),
+            }
+        }
+        c
+    }
+}
+
+/// The one inter-node message: a batch (with `seq`) and/or acknowledgements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Gossip {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Values the receiver must spread to every other node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub up: Vec<i64>,
+    /// Values the receiver only keeps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub down: Vec<i64>,
+    /// Sequence numbers of the receiver's batches that arrived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acks: Vec<u64>,
+}
+
+/// What the node must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    Send(String, Gossip),
+    /// (Re)arm the uplink timer to call `flush_up` after this many ms.
+    ArmUp(u64),
+}
+
+struct Batch {
+    sent_at: u64,
+    up: Vec<i64>,
+    down: Vec<i64>,
+}
+
+/// Our side of the link to one peer.
+#[derive(Default)]
+struct Link {
+    up: Vec<i64>,
+    down: Vec<i64>,
+    next_seq: u64,
+    inflight: BTreeMap<u64, Batch>,
+    owed: Vec<u64>,
+    owed_since: Option<u64>,
+    /// Timeouts since we last heard from the peer.
+    failures: u32,
+}
+
+impl Link {
+    fn has_data(&self) -> bool {
+        !self.up.is_empty() || !self.down.is_empty()
+    }
+}
+
+pub struct Core {
+    cfg: Config,
+    me: String,
+    hubs: Vec<String>,
+    /// Virtual time in ms, advanced by `tick`.
+    now: u64,
+    seen: HashSet<i64>,
+    values: Vec<i64>,
+    links: BTreeMap<String, Link>,
+}
+
+impl Core {
+    pub fn new(cfg: Config, me: &str, nodes: &[String]) -> Core {
+        let links = nodes
+            .iter()
+            .filter(|n| *n != me)
+            .map(|n| (n.clone(), Link::default()))
+            .collect();
+        let hubs = nodes.iter().take(cfg.hubs).cloned().collect();
+        Core {
+            cfg,
+            me: me.to_string(),
+            hubs,
+            now: 0,
+            seen: HashSet::new(),
+            values: Vec::new(),
+            links,
+        }
+    }
+
+    /// What to arm once the node is running.
+    pub fn start(&self) -> Vec<Out> {
+        if self.cfg.up_ms > 0 {
+            vec![Out::ArmUp(self.cfg.up_ms)]
+        } else {
+            Vec::new()
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Every value this node knows, in the order it learned them.
+    pub fn values(&self) -> &[i64] {
+        &self.values
+    }
+
+    pub fn knows(&self, v: i64) -> bool {
+        self.seen.contains(&v)
+    }
+
+    /// A client broadcast `v` here.
+    pub fn broadcast(&mut self, v: i64) -> Vec<Out> {
+        if !self.learn(v) {
+            return Vec::new();
+        }
+        let hub = self.route_up(vec![v]);
+        match hub {
+            Some(hub) if self.cfg.up_ms == 0 => self.send(&hub).into_iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A gossip message arrived from `from`.
+    pub fn receive(&mut self, from: &str, g: Gossip) -> Vec<Out> {
+        let now = self.now;
+        let Some(link) = self.links.get_mut(from) else {
+            eprintln!("broadcast: gossip from unknown node {from}");
+            return Vec::new();
+        };
+        link.failures = 0;
+        for a in &g.acks {
+            link.inflight.remove(a);
+        }
+        if let Some(seq) = g.seq {
+            link.owed.push(seq);
+            link.owed_since.get_or_insert(now);
+        }
+        for &v in &g.up {
+            if self.learn(v) {
+                self.fan_out(v, Some(from));
+            }
+        }
+        for &v in &g.down {
+            self.learn(v);
+        }
+        let c = &self.cfg;
+        if !g.down.is_empty() && c.up_ms > 0 && c.lead_ms > 0 && self.hub() == from {
+            // The hub's next batch leaves down_ms after this one did, i.e. about
+            // down_ms - latency from now: arrive just before it.
+            return vec![Out::ArmUp(c.down_ms.saturating_sub(c.lead_ms).max(1))];
+        }
+        Vec::new()
+    }
+
+    /// The hub period: send every pending down batch.
+    pub fn flush_down(&mut self) -> Vec<Out> {
+        let peers: Vec<String> = self
+            .links
+            .iter()
+            .filter(|(_, l)| !l.down.is_empty())
+            .map(|(p, _)| p.clone())
+            .collect();
+        peers.iter().filter_map(|p| self.send(p)).collect()
+    }
+
+    /// The uplink timer: send every pending up batch and re-arm.
+    pub fn flush_up(&mut self) -> Vec<Out> {
+        let peers: Vec<String> = self
+            .links
+            .iter()
+            .filter(|(_, l)| !l.up.is_empty())
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut out: Vec<Out> = peers.iter().filter_map(|p| self.send(p)).collect();
+        if self.cfg.up_ms > 0 {
+            out.push(Out::ArmUp(self.cfg.up_ms));
+        }
+        out
+    }
+
+    /// Advances the clock by `tick_ms`: resends what timed out, sends overdue acks.
+    pub fn tick(&mut self) -> Vec<Out> {
+        self.now += self.cfg.tick_ms;
+        let (now, rto, ack_ms) = (self.now, self.cfg.rto_ms, self.cfg.ack_ms);
+        let mut resend = Vec::new();
+        let mut reroute = Vec::new();
+        for (p, l) in self.links.iter_mut() {
+            let expired: Vec<u64> = l
+                .inflight
+                .iter()
+                .filter(|(_, b)| now.saturating_sub(b.sent_at) >= rto)
+                .map(|(&s, _)| s)
+                .collect();
+            if expired.is_empty() {
+                continue;
+            }
+            l.failures += 1;
+            for s in expired {
+                if let Some(b) = l.inflight.remove(&s) {
+                    l.down.extend(b.down);
+                    reroute.extend(b.up);
+                }
+            }
+            resend.push(p.clone());
+        }
+        // The peer that timed out is now suspect, so this may pick another hub.
+        if !reroute.is_empty() {
+            if let Some(hub) = self.route_up(reroute) {
+                resend.push(hub);
+            }
+        }
+        resend.sort();
+        resend.dedup();
+        let mut out: Vec<Out> = resend.iter().filter_map(|p| self.send(p)).collect();
+        for (p, l) in self.links.iter_mut() {
+            if l.owed_since
+                .is_some_and(|t| now.saturating_sub(t) >= ack_ms)
+            {
+                l.owed_since = None;
+                let acks = std::mem::take(&mut l.owed);
+                out.push(Out::Send(
+                    p.clone(),
+                    Gossip {
+                        acks,
+                        ..Gossip::default()
+                    },
+                ));
+            }
+        }
+        out
+    }
+
+    fn learn(&mut self, v: i64) -> bool {
+        let new = self.seen.insert(v);
+        if new {
+            self.values.push(v);
+        }
+        new
+    }
+
+    /// The hub this node sends its values to: the first that is this node or has not
+    /// timed out since we last heard from it.
+    fn hub(&self) -> &str {
+        self.hubs
+            .iter()
+            .find(|h| **h == self.me || self.links.get(*h).is_some_and(|l| l.failures == 0))
+            .or(self.hubs.first())
+            .map_or(self.me.as_str(), String::as_str)
+    }
+
+    /// Queues `vals` for our hub; returns the hub, or None when we are it (then the
+    /// values are queued down to everyone).
+    fn route_up(&mut self, vals: Vec<i64>) -> Option<String> {
+        let hub = self.hub().to_string();
+        match self.links.get_mut(&hub) {
+            Some(l) => {
+                l.up.extend(vals);
+                Some(hub)
+            }
+            None => {
+                for v in vals {
+                    self.fan_out(v, None);
+                }
+                None
+            }
+        }
+    }
+
+    /// This node is now responsible for spreading `v` to everyone but `skip`.
+    fn fan_out(&mut self, v: i64, skip: Option<&str>) {
+        for (p, l) in self.links.iter_mut() {
+            if Some(p.as_str()) != skip {
+                l.down.push(v);
+            }
+        }
+    }
+
+    /// Sends everything queued for `peer` as one batch, with any acks we owe it.
+    fn send(&mut self, peer: &str) -> Option<Out> {
+        let now = self.now;
+        let l = self.links.get_mut(peer)?;
+        if !l.has_data() {
+            return None;
+        }
+        let mut up = std::mem::take(&mut l.up);
+        let mut down = std::mem::take(&mut l.down);
+        up.sort_unstable();
+        up.dedup();
+        down.sort_unstable();
+        down.dedup();
+        let seq = l.next_seq;
+        l.next_seq += 1;
+        l.inflight.insert(
+            seq,
+            Batch {
+                sent_at: now,
+                up: up.clone(),
+                down: down.clone(),
+            },
+        );
+        l.owed_since = None;
+        let acks = std::mem::take(&mut l.owed);
+        Some(Out::Send(
+            peer.to_string(),
+            Gossip {
+                seq: Some(seq),
+                up,
+                down,
+                acks,
+            },
+        ))
+    }
+}

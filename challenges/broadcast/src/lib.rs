@@ -1,0 +1,183 @@
+//! Challenge 3a–3e: broadcast. The protocol lives in `core` as a pure state machine;
+//! this module only ties it to Maelstrom's messages and the SDK's timers.
+
+mod core;
+#[cfg(test)]
+mod sim;
+
+use crate::core::{Config, Core, Gossip, Out};
+use glomers::prelude::*;
+use glomers::TimerId;
+
+#[derive(Deserialize)]
+struct Broadcast {
+    message: i64,
+}
+
+struct App {
+    cfg: Config,
+    /// Built at `init`, when the node learns who it and its peers are.
+    core: Option<Core>,
+    up_timer: Option<TimerId>,
+}
+
+fn not_ready() -> Error {
+    Error::temporarily_unavailable("not initialised yet")
+}
+
+/// Carries out what the core asked for.
+fn apply(app: &mut App, ctx: &Ctx<App>, outs: Vec<Out>) -> Result {
+    for o in outs {
+        match o {
+            Out::Send(dest, g) => {
+                let mut body = serde_json::to_value(&g).map_err(|e| Error::crash(e.to_string()))?;
+                body["type"] = json!("gossip");
+                ctx.send(&dest, body)?;
+            }
+            Out::ArmUp(ms) => {
+                if let Some(t) = app.up_timer.take() {
+                    ctx.cancel(t);
+                }
+                app.up_timer = Some(ctx.after(Duration::from_millis(ms), |app, ctx| {
+                    app.up_timer = None;
+                    let outs = app.core.as_mut().map(Core::flush_up).unwrap_or_default();
+                    report(apply(app, ctx, outs));
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Timer callbacks have nobody to reply to: their errors can only be logged.
+fn report(r: Result) {
+    if let Err(e) = r {
+        eprintln!("broadcast: {e}");
+    }
+}
+
+fn node_with(cfg: Config) -> Node<App> {
+    let (down, tick) = (cfg.down_ms, cfg.tick_ms);
+    let app = App {
+        cfg,
+        core: None,
+        up_timer: None,
+    };
+    Node::new(app)
+        .on_init(|app, ctx| {
+            let core = Core::new(app.cfg.clone(), &ctx.id(), &ctx.node_ids());
+            let outs = core.start();
+            app.core = Some(core);
+            report(apply(app, ctx, outs));
+        })
+        .every(Duration::from_millis(down), |app, ctx| {
+            let outs = app.core.as_mut().map(Core::flush_down).unwrap_or_default();
+            report(apply(app, ctx, outs));
+        })
+        .every(Duration::from_millis(tick), |app, ctx| {
+            let outs = app.core.as_mut().map(Core::tick).unwrap_or_default();
+            report(apply(app, ctx, outs));
+        })
+        .on("topology", |_, ctx, req: Request<Value>| {
+            // We choose our own overlay (a star with fallback hubs), see `core`.
+            ctx.reply(&req, json!({"type": "topology_ok"}))
+        })
+        .on("broadcast", |app, ctx, req: Request<Broadcast>| {
+            let outs = app
+                .core
+                .as_mut()
+                .ok_or_else(not_ready)?
+                .broadcast(req.body.message);
+            apply(app, ctx, outs)?;
+            ctx.reply(&req, json!({"type": "broadcast_ok"}))
+        })
+        .on("read", |app, ctx, req: Request<Value>| {
+            let core = app.core.as_ref().ok_or_else(not_ready)?;
+            ctx.reply(&req, json!({"type": "read_ok", "messages": core.values()}))
+        })
+        .on("gossip", |app, ctx, req: Request<Gossip>| {
+            let outs = app
+                .core
+                .as_mut()
+                .ok_or_else(not_ready)?
+                .receive(&req.src, req.body);
+            apply(app, ctx, outs)
+        })
+}
+
+fn node() -> Node<App> {
+    // argv[0] is the program's name; the knobs follow.
+    node_with(Config::from_args(std::env::args().skip(1)))
+}
+
+glomers::main!(node);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glomers::testing::TestNode;
+    use serde_json::json;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("n{i}")).collect()
+    }
+
+    #[test]
+    fn single_node_reads_what_was_broadcast() {
+        let mut t = TestNode::start(|| node_with(Config::default()), "n0", &["n0"]);
+        let out = t.deliver(
+            "c1",
+            json!({"type": "topology", "topology": {"n0": []}, "msg_id": 1}),
+        );
+        assert_eq!(out[0].body["type"], "topology_ok");
+        for (i, v) in [3, 1, 3, 2].into_iter().enumerate() {
+            let out = t.deliver(
+                "c1",
+                json!({"type": "broadcast", "message": v, "msg_id": 10 + i}),
+            );
+            assert_eq!(out.len(), 1, "a lone node talks to nobody but the client");
+            assert_eq!(out[0].body["type"], "broadcast_ok");
+        }
+        let out = t.deliver("c1", json!({"type": "read", "msg_id": 20}));
+        assert_eq!(out[0].body["messages"], json!([3, 1, 2]));
+        assert!(t.advance(60_000).is_empty());
+    }
+
+    #[test]
+    fn a_leaf_sends_up_to_the_hub_and_the_hub_batches_down() {
+        let names = ids(4);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut leaf = TestNode::start(|| node_with(Config::default()), "n2", &refs);
+        let out = leaf.deliver(
+            "c1",
+            json!({"type": "broadcast", "message": 7, "msg_id": 1}),
+        );
+        let up: Vec<_> = out.iter().filter(|s| s.dest == "n0").collect();
+        assert_eq!(up.len(), 1);
+        assert_eq!(up[0].body["type"], "gossip");
+        assert_eq!(up[0].body["up"], json!([7]));
+
+        let mut hub = TestNode::start(|| node_with(Config::default()), "n0", &refs);
+        let out = hub.deliver("n2", up[0].body.clone());
+        assert!(out.is_empty(), "the hub waits for its period");
+        let out = hub.advance(100);
+        let mut dests: Vec<&str> = out.iter().map(|s| s.dest.as_str()).collect();
+        dests.sort();
+        assert_eq!(dests, ["n1", "n3"], "everyone but the value's source");
+        assert!(out.iter().all(|s| s.body["down"] == json!([7])));
+
+        // The leaf's batch is acknowledged alone, as the hub had nothing else for it.
+        let out = hub.advance(1000);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].dest, "n2");
+        assert_eq!(out[0].body["acks"], json!([0]));
+        assert!(out[0].body.get("seq").is_none());
+    }
+
+    #[test]
+    fn malformed_gossip_is_refused_not_panicked() {
+        let mut t = TestNode::start(|| node_with(Config::default()), "n0", &["n0", "n1"]);
+        let out = t.deliver("n1", json!({"type": "gossip", "up": "nope", "msg_id": 3}));
+        assert_eq!(out[0].body["code"], 12);
+    }
+}
