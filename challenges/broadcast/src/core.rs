@@ -148,6 +148,9 @@ pub struct Core {
     seen: HashSet<i64>,
     values: Vec<i64>,
     links: BTreeMap<String, Link>,
+    /// Whether a hub's batch has set our uplink's phase yet; until then values go up
+    /// at once rather than wait out an unaligned period.
+    synced: bool,
 }
 
 impl Core {
@@ -166,6 +169,7 @@ impl Core {
             seen: HashSet::new(),
             values: Vec::new(),
             links,
+            synced: false,
         }
     }
 
@@ -178,15 +182,12 @@ impl Core {
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.cfg
-    }
-
     /// Every value this node knows, in the order it learned them.
     pub fn values(&self) -> &[i64] {
         &self.values
     }
 
+    #[cfg(test)]
     pub fn knows(&self, v: i64) -> bool {
         self.seen.contains(&v)
     }
@@ -197,8 +198,9 @@ impl Core {
             return Vec::new();
         }
         let hub = self.route_up(vec![v]);
+        let at_once = self.cfg.up_ms == 0 || (self.cfg.lead_ms > 0 && !self.synced);
         match hub {
-            Some(hub) if self.cfg.up_ms == 0 => self.send(&hub).into_iter().collect(),
+            Some(hub) if at_once => self.send(&hub).into_iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -230,6 +232,7 @@ impl Core {
         if !g.down.is_empty() && c.up_ms > 0 && c.lead_ms > 0 && self.hub() == from {
             // The hub's next batch leaves down_ms after this one did, i.e. about
             // down_ms - latency from now: arrive just before it.
+            self.synced = true;
             return vec![Out::ArmUp(c.down_ms.saturating_sub(c.lead_ms).max(1))];
         }
         Vec::new()
