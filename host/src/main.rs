@@ -43,7 +43,7 @@ enum Command {
     #[command(long_about)]
     Run(RunArgs),
     /// Runs a Maelstrom workload against a node, with the built-in harness.
-    Test(sim::TestArgs),
+    Test(Box<sim::TestArgs>),
     /// Compiles a component into the cache ahead of time and prints the artifact's path.
     ///
     /// The cache lives in $GLOMERS_CACHE_DIR, else $XDG_CACHE_HOME/glomers, else
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args).map(|()| 0),
-        Command::Test(args) => sim::main(args),
+        Command::Test(args) => sim::main(*args),
         Command::Compile { wasm } => compile(&wasm).map(|()| 0),
     };
     match result {

@@ -1,15 +1,979 @@
-//! Driver 2, `host test`: the built-in Maelstrom-compatible harness (in progress).
+//! Driver 2, `host test`: the built-in Maelstrom-compatible harness.
+//!
+//! One event loop drives a whole test: a clock and a priority queue of deliveries,
+//! timer firings, client steps and nemesis steps, ordered by (time, order of
+//! scheduling) so ties resolve the same way every run. In-process nodes (a .wasm)
+//! run on a virtual clock that jumps from event to event, so a 30 s test takes as
+//! long as the nodes' computation; `--bin` nodes are processes on the real clock,
+//! exactly as under Maelstrom. Every random choice comes from one seeded generator.
+//!
+//! A test runs as Maelstrom's: `init` every node, the workload's setup request
+//! (broadcast's topology), then clients and nemesis until --time-limit, then (for
+//! workloads with final reads) heal, wait 10 s, and read from every client.
 
-use anyhow::{bail, Result};
+mod client;
+mod external;
+mod nemesis;
+mod net;
+mod report;
+mod rng;
+mod wasm;
+mod workload;
 
-/// Options of `host test`.
+use anyhow::{bail, Context as _, Result};
+use serde_json::{json, Value};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use client::Clients;
+use nemesis::{Action, Nemesis};
+use net::{Addr, Dist, Latency, Message, Net};
+use rng::Rng;
+use workload::{Op, Workload};
+
+/// Options of `host test`: Maelstrom's names and defaults.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Words that are not options, wherever they stand, are the node: \
+    PATH.wasm and its arguments, or with --bin the program's arguments; a bare `--` \
+    ends the options, as in Maelstrom. Exit status: 0 valid, 1 invalid, 2 harness error."
+)]
 pub struct TestArgs {
-    /// The workload to run.
+    /// The workload: broadcast, echo or unique-ids.
     #[arg(short = 'w', long)]
     pub workload: String,
+    /// Runs each node as this program over stdin/stdout, in real time, as Maelstrom does.
+    #[arg(long, value_name = "PROGRAM")]
+    pub bin: Option<PathBuf>,
+    /// How many nodes (named n0, n1, ...); without it, n1..n5 as in Maelstrom.
+    #[arg(long)]
+    pub node_count: Option<usize>,
+    /// Comma-separated node names, instead of --node-count.
+    #[arg(long, value_delimiter = ',', conflicts_with = "node_count")]
+    pub nodes: Vec<String>,
+    /// Seconds of client operations (the quiet period and final reads come after).
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub time_limit: f64,
+    /// Client requests per second, across all clients.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Client threads: a number, or `Kn` for K per node.
+    #[arg(long, default_value = "1n")]
+    pub concurrency: String,
+    /// Mean latency of a message between nodes, in ms.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency: u64,
+    /// constant, uniform or exponential.
+    #[arg(long, default_value = "constant")]
+    pub latency_dist: Dist,
+    /// The topology broadcast offers: grid, line, total, tree (= tree2), tree3, tree4.
+    #[arg(long, default_value = "grid")]
+    pub topology: String,
+    /// Faults to inject, comma-separated; `partition` is the only one.
+    #[arg(long, value_delimiter = ',')]
+    pub nemesis: Vec<String>,
+    /// Mean seconds between nemesis operations.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub nemesis_interval: f64,
+    /// The fraction of requests that must succeed: `total` or a number in [0, 1].
+    #[arg(long)]
+    pub availability: Option<String>,
+    /// The seed of every random choice; random if absent, and always printed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also write the whole result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Where each run's node logs go: STORE/<workload>/<time>-seed<N>/<node>.log.
+    #[arg(long, default_value = "store", value_name = "DIR")]
+    pub store: PathBuf,
+    #[command(flatten)]
+    pub limits: crate::Limits,
+    /// PATH.wasm [ARGS..] (or with --bin, the program's arguments).
+    #[arg(value_name = "NODE")]
+    pub words: Vec<String>,
 }
 
-pub fn main(_args: TestArgs) -> Result<i32> {
-    bail!("host test is not built yet")
+/// How the nodes run.
+pub enum Target {
+    Wasm { path: PathBuf, args: Vec<String> },
+    Bin { program: PathBuf, args: Vec<String> },
+}
+
+pub enum Availability {
+    Total,
+    Fraction(f64),
+}
+
+/// A test, fully decided.
+pub struct Config {
+    pub workload: String,
+    pub target: Target,
+    pub nodes: Vec<String>,
+    pub time_limit_ns: u64,
+    pub rate: f64,
+    pub concurrency: usize,
+    pub latency: Latency,
+    pub topology: String,
+    pub partitions: bool,
+    pub nemesis_interval: f64,
+    pub availability: Option<Availability>,
+    pub seed: u64,
+    pub command: String,
+    pub limits: crate::Limits,
+}
+
+impl Config {
+    fn from_args(a: TestArgs) -> Result<Config> {
+        let nodes: Vec<String> = match (a.node_count, a.nodes.is_empty()) {
+            (Some(0), _) => bail!("--node-count must be positive"),
+            (Some(n), _) => (0..n).map(|i| format!("n{i}")).collect(),
+            (None, false) => a.nodes.clone(),
+            (None, true) => (1..=5).map(|i| format!("n{i}")).collect(),
+        };
+        for n in &nodes {
+            if n.starts_with('c') || n.is_empty() {
+                bail!("node name {n:?}: node names must not be empty or start with 'c' (clients' prefix)");
+            }
+        }
+        let concurrency = parse_concurrency(&a.concurrency, nodes.len())?;
+        if a.time_limit.is_nan() || a.time_limit <= 0.0 {
+            bail!("--time-limit must be positive");
+        }
+        if a.rate.is_nan() || a.rate < 0.0 {
+            bail!("--rate must not be negative");
+        }
+        if a.nemesis_interval.is_nan() || a.nemesis_interval <= 0.0 {
+            bail!("--nemesis-interval must be positive");
+        }
+        for f in &a.nemesis {
+            if f != "partition" {
+                bail!("unknown --nemesis fault {f:?}; the only fault is `partition`");
+            }
+        }
+        let availability = match a.availability.as_deref() {
+            None => None,
+            Some("total") => Some(Availability::Total),
+            Some(s) => match s.parse::<f64>() {
+                Ok(x) if (0.0..=1.0).contains(&x) => Some(Availability::Fraction(x)),
+                _ => bail!("--availability must be `total` or a number from 0 to 1, not {s:?}"),
+            },
+        };
+        if !workload::broadcast_topologies().contains(&a.topology.as_str()) {
+            bail!(
+                "unknown --topology {:?}; choose one of {}",
+                a.topology,
+                workload::broadcast_topologies().join(", ")
+            );
+        }
+        let target = match &a.bin {
+            Some(program) => Target::Bin {
+                program: program.clone(),
+                args: a.words.clone(),
+            },
+            None => {
+                let Some((path, args)) = a.words.split_first() else {
+                    bail!("no node to test: give PATH.wasm (or --bin PROGRAM)");
+                };
+                Target::Wasm {
+                    path: PathBuf::from(path),
+                    args: args.to_vec(),
+                }
+            }
+        };
+        let seed = a.seed.unwrap_or_else(random_seed);
+        let mut c = Config {
+            workload: a.workload.clone(),
+            target,
+            nodes,
+            time_limit_ns: (a.time_limit * 1e9) as u64,
+            rate: a.rate,
+            concurrency,
+            latency: Latency {
+                mean_ms: a.latency,
+                dist: a.latency_dist,
+            },
+            topology: a.topology.clone(),
+            partitions: !a.nemesis.is_empty(),
+            nemesis_interval: a.nemesis_interval,
+            availability,
+            seed,
+            command: String::new(),
+            limits: a.limits.clone(),
+        };
+        c.command = replay_command(&a, seed);
+        Ok(c)
+    }
+
+    fn wall_clock(&self) -> bool {
+        matches!(self.target, Target::Bin { .. })
+    }
+}
+
+fn parse_concurrency(s: &str, nodes: usize) -> Result<usize> {
+    let (num, per_node) = match s.strip_suffix('n') {
+        Some(num) => (num, true),
+        None => (s, false),
+    };
+    let k: usize = num.parse().ok().filter(|&k| k > 0).with_context(|| {
+        format!("--concurrency {s:?} should be a positive integer, optionally followed by n")
+    })?;
+    Ok(if per_node { k * nodes } else { k })
+}
+
+fn random_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut r = Rng::new(t ^ (u64::from(std::process::id()) << 32));
+    // Small enough to type back.
+    r.next_u64() % 1_000_000_000
+}
+
+/// The command that replays this run: the effective options in a canonical order.
+fn replay_command(a: &TestArgs, seed: u64) -> String {
+    let program = std::env::args().next().unwrap_or_else(|| "host".into());
+    let mut w: Vec<String> = vec![program, "test".into(), "-w".into(), a.workload.clone()];
+    let mut opt = |k: &str, v: String| {
+        w.push(k.into());
+        w.push(v);
+    };
+    if let Some(b) = &a.bin {
+        opt("--bin", b.display().to_string());
+    }
+    if let Some(n) = a.node_count {
+        opt("--node-count", n.to_string());
+    } else if !a.nodes.is_empty() {
+        opt("--nodes", a.nodes.join(","));
+    }
+    opt("--time-limit", a.time_limit.to_string());
+    opt("--rate", a.rate.to_string());
+    opt("--concurrency", a.concurrency.clone());
+    opt("--latency", a.latency.to_string());
+    opt("--latency-dist", a.latency_dist.to_string());
+    if a.workload == "broadcast" {
+        opt("--topology", a.topology.clone());
+    }
+    if !a.nemesis.is_empty() {
+        opt("--nemesis", a.nemesis.join(","));
+        opt("--nemesis-interval", a.nemesis_interval.to_string());
+    }
+    if let Some(av) = &a.availability {
+        opt("--availability", av.clone());
+    }
+    let defaults = <crate::Limits as clap::FromArgMatches>::from_arg_matches(
+        &<crate::Limits as clap::Args>::augment_args(clap::Command::new("x"))
+            .get_matches_from(["x"]),
+    );
+    if let Ok(d) = defaults {
+        if d.max_memory_mb != a.limits.max_memory_mb {
+            opt("--max-memory-mb", a.limits.max_memory_mb.to_string());
+        }
+        if d.call_budget_ms != a.limits.call_budget_ms {
+            opt("--call-budget-ms", a.limits.call_budget_ms.to_string());
+        }
+    }
+    opt("--seed", seed.to_string());
+    if a.words.iter().any(|x| x.starts_with('-')) {
+        w.push("--".into());
+    }
+    w.extend(a.words.iter().cloned());
+    w.iter()
+        .map(|s| shell_quote(s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// What a node did, as the event loop needs it.
+pub enum Output {
+    Send {
+        node: usize,
+        dest: String,
+        body: String,
+    },
+    SetTimer {
+        node: usize,
+        id: u64,
+        delay_ms: u64,
+    },
+    CancelTimer {
+        node: usize,
+        id: u64,
+    },
+    /// The node restarted: its timers are gone.
+    Restarted {
+        node: usize,
+    },
+    /// The node trapped (and restarted itself).
+    Crashed {
+        node: usize,
+        error: String,
+    },
+    /// A node process is gone or said something that is not a message.
+    Fault {
+        node: usize,
+        what: String,
+    },
+}
+
+/// Where the nodes run: in process on virtual time, or as processes on real time.
+pub trait Backend {
+    /// Hands `msg` to node `node`; what it does in response goes to `out`.
+    fn deliver(
+        &mut self,
+        node: usize,
+        msg: &Message,
+        src: &str,
+        now: u64,
+        out: &mut Vec<Output>,
+    ) -> Result<()>;
+    /// Fires timer `id` of node `node` (in-process nodes only).
+    fn fire(&mut self, node: usize, id: u64, now: u64, out: &mut Vec<Output>) -> Result<()>;
+    /// Waits until time `until` (ns since the run began) or until a node says
+    /// something, whichever is first, and returns the time then. A virtual clock
+    /// just jumps to `until`; `None` means nothing can happen any more.
+    fn wait(&mut self, until: Option<u64>, out: &mut Vec<Output>) -> Result<Option<u64>>;
+    /// Stops the nodes; returns what went wrong with them, if anything.
+    fn shutdown(&mut self) -> Vec<String>;
+}
+
+enum Event {
+    Deliver(Message),
+    Timer {
+        node: usize,
+        id: u64,
+        generation: u64,
+    },
+    /// The generator's next operation is due.
+    Generate,
+    Timeout {
+        thread: usize,
+        msg_id: u64,
+    },
+    Nemesis,
+    SetupTimeout(Phase),
+    EndMain,
+    FinalOps,
+}
+
+struct Scheduled {
+    time: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, o: &Self) -> bool {
+        (self.time, self.seq) == (o.time, o.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Scheduled {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.time, o.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Init,
+    Setup,
+    Main,
+    Drain,
+    Quiet,
+    Final,
+    Done,
+}
+
+/// A request the harness makes of every node before the clients start.
+struct SetupCall {
+    node: usize,
+    client: u64,
+    expect: String,
+    reply: Option<Value>,
+}
+
+/// How long Maelstrom waits for `init_ok`, and for a setup reply.
+const INIT_TIMEOUT_NS: u64 = 10_000_000_000;
+/// Between healing the network and the final reads.
+const QUIET_NS: u64 = 10_000_000_000;
+
+/// Everything a finished run hands to the report.
+pub struct Outcome {
+    pub history: client::History,
+    pub verdict: workload::Verdict,
+    pub net: Value,
+    pub stats: Value,
+    pub stats_valid: bool,
+    pub nemesis: Vec<Value>,
+    pub crashes: Vec<Value>,
+    pub crash_count: u64,
+    /// Failures of the run itself (a node that never answered init...): invalid.
+    pub failures: Vec<String>,
+    pub warnings: Vec<String>,
+    pub end_ns: u64,
+    pub events: u64,
+}
+
+struct Run<'a> {
+    cfg: &'a Config,
+    backend: Box<dyn Backend>,
+    workload: Box<dyn Workload>,
+    node_index: HashMap<String, usize>,
+    rng: Rng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Scheduled>,
+    net: Net,
+    nemesis: Option<Nemesis>,
+    clients: Clients,
+    timers: Vec<HashMap<u64, u64>>,
+    timer_generation: u64,
+    phase: Phase,
+    setup: Vec<SetupCall>,
+    next_client: u64,
+    cutoff: u64,
+    /// An operation is due but every client is busy.
+    op_waiting: bool,
+    failures: Vec<String>,
+    crashes: Vec<Value>,
+    crash_count: u64,
+    faults: Vec<String>,
+    undeliverable: BTreeMap<String, u64>,
+    outs: Vec<Output>,
+    events: u64,
+    progress: Option<Instant>,
+}
+
+pub fn main(args: TestArgs) -> Result<i32> {
+    let started = Instant::now();
+    let store_root = args.store.clone();
+    let json_path = args.json.clone();
+    let cfg = Config::from_args(args)?;
+    let mut rng = Rng::new(cfg.seed);
+    let options = workload::Options {
+        nodes: cfg.nodes.clone(),
+        topology: cfg.topology.clone(),
+    };
+    let workload = workload::by_name(&cfg.workload, &options)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let store = store_root
+        .join(&cfg.workload)
+        .join(format!("{stamp}-seed{}", cfg.seed));
+    std::fs::create_dir_all(&store)
+        .with_context(|| format!("cannot create the log directory {}", store.display()))?;
+    // Node seeds come first from the run's generator, so they depend on the seed alone.
+    let seeds: Vec<u64> = cfg.nodes.iter().map(|_| rng.next_u64()).collect();
+    let backend: Box<dyn Backend> = match &cfg.target {
+        Target::Wasm { path, args } => {
+            Box::new(wasm::Cluster::start(path, args, &cfg, &seeds, &store)?)
+        }
+        Target::Bin { program, args } => {
+            Box::new(external::Cluster::start(program, args, &cfg.nodes, &store)?)
+        }
+    };
+    let outcome = Run::new(&cfg, backend, workload, rng).run()?;
+    report::write_history(&outcome.history, &cfg.nodes, &store.join("history.jsonl"))?;
+    let result = report::result(&cfg, &outcome, started.elapsed(), &store);
+    report::print_summary(&cfg, &outcome, &result, &store);
+    if let Some(path) = json_path {
+        let text = serde_json::to_string_pretty(&result)?;
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if result["valid"] == json!(true) { 0 } else { 1 })
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        cfg: &'a Config,
+        backend: Box<dyn Backend>,
+        workload: Box<dyn Workload>,
+        rng: Rng,
+    ) -> Run<'a> {
+        let mut next_client = 0;
+        let n = cfg.nodes.len();
+        // Maelstrom opens one client per node for init before the workers' clients;
+        // number the workers' after them.
+        let init_clients = next_client;
+        next_client += n as u64;
+        let clients = Clients::new(cfg.concurrency, n, &mut next_client);
+        let mut run = Run {
+            cfg,
+            backend,
+            workload,
+            node_index: cfg
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
+            rng,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            net: Net::new(cfg.latency),
+            nemesis: cfg.partitions.then(|| Nemesis::new(cfg.nemesis_interval)),
+            clients,
+            timers: vec![HashMap::new(); n],
+            timer_generation: 0,
+            phase: Phase::Init,
+            setup: Vec::new(),
+            next_client,
+            cutoff: 0,
+            op_waiting: false,
+            failures: Vec::new(),
+            crashes: Vec::new(),
+            crash_count: 0,
+            faults: Vec::new(),
+            undeliverable: BTreeMap::new(),
+            outs: Vec::new(),
+            events: 0,
+            progress: (cfg.wall_clock() && std::io::stderr().is_terminal()).then(Instant::now),
+        };
+        let ids: Vec<String> = cfg.nodes.clone();
+        let calls: Vec<(usize, Value)> = (0..n)
+            .map(|i| {
+                (
+                    i,
+                    json!({"type": "init", "node_id": ids[i], "node_ids": ids}),
+                )
+            })
+            .collect();
+        run.start_setup(Phase::Init, calls, init_clients);
+        run
+    }
+
+    fn run(mut self) -> Result<Outcome> {
+        while self.phase != Phase::Done {
+            let next = self.queue.peek().map(|s| s.time);
+            let now = self.backend.wait(next, &mut self.outs)?;
+            let Some(now) = now else {
+                bail!(
+                    "the run stalled in phase {:?}: nothing left to happen",
+                    self.phase
+                );
+            };
+            self.now = self.now.max(now);
+            self.apply_outputs();
+            while self.phase != Phase::Done {
+                match self.queue.peek() {
+                    Some(s) if s.time <= self.now => {}
+                    _ => break,
+                }
+                let Some(s) = self.queue.pop() else { break };
+                self.events += 1;
+                self.handle(s.event)?;
+            }
+            self.show_progress();
+        }
+        // A node process that died is a crash, which fails a Maelstrom test.
+        self.failures.extend(self.backend.shutdown());
+        let mut warnings = std::mem::take(&mut self.faults);
+        if self.progress.is_some() {
+            eprintln!();
+        }
+        for (dest, n) in &self.undeliverable {
+            warnings.push(format!(
+                "{n} messages were sent to {dest:?}, which is neither a node nor a client of this test; they were dropped"
+            ));
+        }
+        let ctx = workload::Context {
+            nodes: &self.cfg.nodes,
+        };
+        let verdict = self.workload.check(&self.clients.history, &ctx);
+        let ops = self.clients.history.invocations().count() as u64;
+        let (stats, stats_valid) = self.clients.stats_json();
+        for m in &self.clients.malformed {
+            warnings.push(format!(
+                "{} sent a malformed reply at {}: {}",
+                ctx.node(m.node),
+                workload::secs(m.time),
+                m.why
+            ));
+        }
+        if self.clients.malformed_count > self.clients.malformed.len() as u64 {
+            warnings.push(format!(
+                "{} malformed replies in all",
+                self.clients.malformed_count
+            ));
+        }
+        Ok(Outcome {
+            net: self.net.stats_json(ops),
+            history: std::mem::take(&mut self.clients.history),
+            verdict,
+            stats,
+            stats_valid,
+            nemesis: self.nemesis.map(|n| n.log).unwrap_or_default(),
+            crashes: self.crashes,
+            crash_count: self.crash_count,
+            failures: self.failures,
+            warnings,
+            end_ns: self.now,
+            events: self.events,
+        })
+    }
+
+    fn show_progress(&mut self) {
+        let Some(last) = self.progress else { return };
+        if last.elapsed().as_millis() < 500 {
+            return;
+        }
+        self.progress = Some(Instant::now());
+        let ops = self.clients.history.invocations().count();
+        let (servers, all) = self.net.counts();
+        eprint!(
+            "\r{:>7.1} s  {:?}  ops {ops}  msgs {all} ({servers} between nodes)   ",
+            self.now as f64 / 1e9,
+            self.phase
+        );
+    }
+
+    fn schedule(&mut self, delay: u64, event: Event) {
+        self.seq += 1;
+        self.queue.push(Scheduled {
+            time: self.now + delay,
+            seq: self.seq,
+            event,
+        });
+    }
+
+    fn handle(&mut self, event: Event) -> Result<()> {
+        match event {
+            Event::Deliver(msg) => self.deliver(msg)?,
+            Event::Timer {
+                node,
+                id,
+                generation,
+            } => {
+                if self.timers[node].get(&id) == Some(&generation) {
+                    self.timers[node].remove(&id);
+                    self.backend.fire(node, id, self.now, &mut self.outs)?;
+                    self.apply_outputs();
+                }
+            }
+            Event::Generate => self.generate(),
+            Event::Timeout { thread, msg_id } => {
+                if self.clients.on_timeout(
+                    thread,
+                    msg_id,
+                    self.now,
+                    &*self.workload,
+                    &mut self.next_client,
+                ) {
+                    self.after_completion();
+                }
+            }
+            Event::Nemesis => {
+                if self.phase == Phase::Main && self.now < self.cutoff {
+                    if let Some(nem) = &mut self.nemesis {
+                        let (action, wait) = nem.step(self.now, &self.cfg.nodes, &mut self.rng);
+                        match action {
+                            Action::Partition { grudge, .. } => self.net.partition(&grudge),
+                            Action::Heal => self.net.heal(),
+                        }
+                        self.schedule(wait, Event::Nemesis);
+                    }
+                }
+            }
+            Event::SetupTimeout(phase) => {
+                if self.phase == phase {
+                    let what = if phase == Phase::Init {
+                        "init"
+                    } else {
+                        "the setup request"
+                    };
+                    let silent: Vec<&str> = self
+                        .setup
+                        .iter()
+                        .filter(|c| c.reply.is_none())
+                        .map(|c| self.cfg.nodes[c.node].as_str())
+                        .collect();
+                    self.failures.push(format!(
+                        "{} did not answer {what} within {} s; the test could not start",
+                        silent.join(", "),
+                        INIT_TIMEOUT_NS / 1_000_000_000
+                    ));
+                    self.phase = Phase::Done;
+                }
+            }
+            Event::EndMain => {
+                if self.phase == Phase::Main {
+                    self.phase = Phase::Drain;
+                    self.after_completion();
+                }
+            }
+            Event::FinalOps => {
+                if let Some(op) = self.workload.final_op() {
+                    self.phase = Phase::Final;
+                    for t in 0..self.clients.workers.len() {
+                        self.invoke(t, op.clone(), true);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, msg: Message) -> Result<()> {
+        if !self.net.receive(&msg) {
+            return Ok(());
+        }
+        match msg.dest {
+            Addr::Node(i) => {
+                let src = self.name(msg.src);
+                self.backend
+                    .deliver(i, &msg, &src, self.now, &mut self.outs)?;
+                self.apply_outputs();
+            }
+            Addr::Client(c) => {
+                if let Some(call) = self.setup.iter_mut().find(|s| s.client == c) {
+                    if call.reply.is_none() {
+                        call.reply = serde_json::from_str(&msg.body).ok().or(Some(Value::Null));
+                        self.setup_progress();
+                    }
+                } else if self.clients.on_reply(
+                    c,
+                    &msg.body,
+                    self.now,
+                    &*self.workload,
+                    &mut self.next_client,
+                ) {
+                    self.after_completion();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn name(&self, a: Addr) -> String {
+        match a {
+            Addr::Node(i) => self.cfg.nodes[i].clone(),
+            Addr::Client(c) => format!("c{c}"),
+        }
+    }
+
+    /// Where a message to `dest` goes; `None` for an unknown or closed endpoint.
+    fn resolve(&mut self, dest: &str) -> Option<Addr> {
+        if let Some(&i) = self.node_index.get(dest) {
+            return Some(Addr::Node(i));
+        }
+        if let Some(c) = dest.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) {
+            // Replies to clients that were closed since are dropped, as in Maelstrom.
+            let open =
+                self.clients.thread_of(c).is_some() || self.setup.iter().any(|s| s.client == c);
+            return open.then_some(Addr::Client(c));
+        }
+        *self.undeliverable.entry(dest.to_string()).or_default() += 1;
+        None
+    }
+
+    fn apply_outputs(&mut self) {
+        if self.outs.is_empty() {
+            return;
+        }
+        let mut outs = std::mem::take(&mut self.outs);
+        for o in outs.drain(..) {
+            match o {
+                Output::Send { node, dest, body } => {
+                    if let Some(dest) = self.resolve(&dest) {
+                        let (msg, delay) =
+                            self.net.send(Addr::Node(node), dest, body, &mut self.rng);
+                        self.schedule(delay, Event::Deliver(msg));
+                    }
+                }
+                Output::SetTimer { node, id, delay_ms } => {
+                    self.timer_generation += 1;
+                    let generation = self.timer_generation;
+                    self.timers[node].insert(id, generation);
+                    self.schedule(
+                        delay_ms.saturating_mul(1_000_000),
+                        Event::Timer {
+                            node,
+                            id,
+                            generation,
+                        },
+                    );
+                }
+                Output::CancelTimer { node, id } => {
+                    self.timers[node].remove(&id);
+                }
+                Output::Restarted { node } => self.timers[node].clear(),
+                Output::Crashed { node, error } => {
+                    self.crash_count += 1;
+                    if self.crashes.len() < 10 {
+                        self.crashes.push(json!({
+                            "node": self.cfg.nodes[node],
+                            "time": self.now as f64 / 1e9,
+                            "error": error,
+                        }));
+                    }
+                }
+                Output::Fault { node, what } => {
+                    if self.faults.len() < 20 {
+                        self.faults
+                            .push(format!("{}: {what}", self.cfg.nodes[node]));
+                    }
+                }
+            }
+        }
+        // Keep the buffer's capacity.
+        self.outs = outs;
+    }
+
+    fn start_setup(&mut self, phase: Phase, calls: Vec<(usize, Value)>, first_client: u64) {
+        self.phase = phase;
+        self.setup.clear();
+        for (k, (node, mut body)) in calls.into_iter().enumerate() {
+            let client = first_client + k as u64;
+            body["msg_id"] = json!(1);
+            let expect = format!("{}_ok", body["type"].as_str().unwrap_or(""));
+            self.setup.push(SetupCall {
+                node,
+                client,
+                expect,
+                reply: None,
+            });
+            let (msg, delay) = self.net.send(
+                Addr::Client(client),
+                Addr::Node(node),
+                body.to_string(),
+                &mut self.rng,
+            );
+            self.schedule(delay, Event::Deliver(msg));
+        }
+        let timeout = if phase == Phase::Init {
+            INIT_TIMEOUT_NS
+        } else {
+            client::TIMEOUT_NS
+        };
+        self.schedule(timeout, Event::SetupTimeout(phase));
+    }
+
+    /// Moves on once every node answered the current setup request.
+    fn setup_progress(&mut self) {
+        if self.setup.iter().any(|c| c.reply.is_none()) {
+            return;
+        }
+        for c in &self.setup {
+            let reply = c.reply.as_ref().unwrap_or(&Value::Null);
+            if reply["type"] != json!(c.expect) || reply["in_reply_to"] != json!(1) {
+                self.failures.push(format!(
+                    "{} answered with {reply} instead of a {} (with in_reply_to 1); the test could not start",
+                    self.cfg.nodes[c.node], c.expect
+                ));
+            }
+        }
+        if !self.failures.is_empty() {
+            self.setup.clear();
+            self.phase = Phase::Done;
+            return;
+        }
+        if self.phase == Phase::Init {
+            let calls: Vec<(usize, Value)> = (0..self.cfg.nodes.len())
+                .filter_map(|i| Some((i, self.workload.setup(i)?)))
+                .collect();
+            if !calls.is_empty() {
+                let first = self.next_client;
+                self.next_client += calls.len() as u64;
+                self.start_setup(Phase::Setup, calls, first);
+                return;
+            }
+        }
+        self.setup.clear();
+        self.start_main();
+    }
+
+    fn start_main(&mut self) {
+        self.phase = Phase::Main;
+        self.cutoff = self.now + self.cfg.time_limit_ns;
+        if self.cfg.rate > 0.0 {
+            self.schedule(0, Event::Generate);
+        }
+        if self.nemesis.is_some() {
+            self.schedule(0, Event::Nemesis);
+        }
+        self.schedule(self.cfg.time_limit_ns, Event::EndMain);
+    }
+
+    /// The generator's next operation is due: give it to a free client, if any.
+    fn generate(&mut self) {
+        if self.phase != Phase::Main || self.now >= self.cutoff {
+            return;
+        }
+        match self.clients.random_free(&mut self.rng) {
+            Some(t) => {
+                let op = self.workload.next_op(&mut self.rng);
+                self.invoke(t, op, false);
+                // Uniform in [0, 2/rate): `rate` operations per second on average.
+                let gap = self.rng.below((2e9 / self.cfg.rate) as u64);
+                self.schedule(gap, Event::Generate);
+            }
+            None => self.op_waiting = true,
+        }
+    }
+
+    fn invoke(&mut self, thread: usize, op: Op, is_final: bool) {
+        let req = self
+            .clients
+            .invoke(thread, op, is_final, self.now, &*self.workload);
+        let (msg, delay) = self.net.send(req.src, req.dest, req.body, &mut self.rng);
+        self.schedule(delay, Event::Deliver(msg));
+        self.schedule(
+            client::TIMEOUT_NS,
+            Event::Timeout {
+                thread,
+                msg_id: req.msg_id,
+            },
+        );
+    }
+
+    /// A client became free.
+    fn after_completion(&mut self) {
+        match self.phase {
+            Phase::Main if self.op_waiting => {
+                self.op_waiting = false;
+                self.generate();
+            }
+            Phase::Drain if self.clients.all_free() => {
+                if self.workload.final_op().is_some() {
+                    // As Maelstrom: heal the network, let the nodes converge, then read.
+                    if let Some(nem) = &mut self.nemesis {
+                        nem.heal(self.now, &self.cfg.nodes);
+                        self.net.heal();
+                    }
+                    self.phase = Phase::Quiet;
+                    self.schedule(QUIET_NS, Event::FinalOps);
+                } else {
+                    self.phase = Phase::Done;
+                }
+            }
+            Phase::Final if self.clients.all_free() => self.phase = Phase::Done,
+            _ => {}
+        }
+    }
 }

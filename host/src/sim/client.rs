@@ -1,0 +1,391 @@
+//! Client processes and the history they write, as Jepsen's workers: each worker
+//! thread talks to one node (thread k to node k mod n) and has at most one request
+//! outstanding. A reply completes the operation (`ok`, or `fail`/`info` for an
+//! error, by whether the error is definite); no reply within the timeout makes it
+//! `fail` if the operation is idempotent, else `info` (indeterminate). A worker whose
+//! operation ended indeterminate becomes a new process with a new client id, unless
+//! the workload's clients are reusable.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+use super::net::Addr;
+use super::rng::Rng;
+use super::workload::{Op, Workload};
+
+/// How long a client waits for a reply, as Maelstrom's RPC default.
+pub const TIMEOUT_NS: u64 = 5_000_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Invoke,
+    Ok,
+    Fail,
+    Info,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Invoke => "invoke",
+            Kind::Ok => "ok",
+            Kind::Fail => "fail",
+            Kind::Info => "info",
+        }
+    }
+}
+
+/// One entry of the history: an invocation or a completion.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub index: usize,
+    pub kind: Kind,
+    pub process: u64,
+    /// The node the worker talks to.
+    pub node: usize,
+    pub f: &'static str,
+    pub value: Value,
+    /// Virtual (or real, under --bin) ns since the run began.
+    pub time: u64,
+    pub error: Option<Value>,
+    /// Part of the workload's final phase (e.g. broadcast's final reads).
+    pub is_final: bool,
+    /// For a completion, the index of its invocation.
+    pub invoke: Option<usize>,
+}
+
+#[derive(Default)]
+pub struct History {
+    pub entries: Vec<Entry>,
+}
+
+impl History {
+    pub fn invocations(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.kind == Kind::Invoke)
+    }
+    pub fn completions(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.kind != Kind::Invoke)
+    }
+    /// The completion of each invocation, by invocation index.
+    pub fn completion_of(&self) -> HashMap<usize, &Entry> {
+        self.completions()
+            .filter_map(|c| Some((c.invoke?, c)))
+            .collect()
+    }
+}
+
+struct Pending {
+    msg_id: u64,
+    invoke: usize,
+    op: Op,
+}
+
+pub struct Worker {
+    pub node: usize,
+    pub process: u64,
+    pub client: u64,
+    next_msg_id: u64,
+    pending: Option<Pending>,
+}
+
+/// What a client sends: from, to, body.
+pub struct Request {
+    pub src: Addr,
+    pub dest: Addr,
+    pub body: String,
+    pub msg_id: u64,
+}
+
+/// A malformed reply, for the report.
+pub struct Malformed {
+    pub node: usize,
+    pub time: u64,
+    pub why: String,
+}
+
+pub struct Clients {
+    pub workers: Vec<Worker>,
+    by_client: HashMap<u64, usize>,
+    pub history: History,
+    pub malformed: Vec<Malformed>,
+    pub malformed_count: u64,
+}
+
+impl Clients {
+    /// `concurrency` workers over `nodes` nodes; client ids come from `next_client`.
+    pub fn new(concurrency: usize, nodes: usize, next_client: &mut u64) -> Clients {
+        let mut by_client = HashMap::new();
+        let workers = (0..concurrency)
+            .map(|t| {
+                let client = *next_client;
+                *next_client += 1;
+                by_client.insert(client, t);
+                Worker {
+                    node: t % nodes.max(1),
+                    process: t as u64,
+                    client,
+                    next_msg_id: 1,
+                    pending: None,
+                }
+            })
+            .collect();
+        Clients {
+            workers,
+            by_client,
+            history: History::default(),
+            malformed: Vec::new(),
+            malformed_count: 0,
+        }
+    }
+
+    pub fn thread_of(&self, client: u64) -> Option<usize> {
+        self.by_client.get(&client).copied()
+    }
+
+    pub fn free_threads(&self) -> Vec<usize> {
+        (0..self.workers.len())
+            .filter(|&t| self.workers[t].pending.is_none())
+            .collect()
+    }
+
+    pub fn all_free(&self) -> bool {
+        self.workers.iter().all(|w| w.pending.is_none())
+    }
+
+    pub fn random_free(&self, rng: &mut Rng) -> Option<usize> {
+        let free = self.free_threads();
+        if free.is_empty() {
+            None
+        } else {
+            Some(free[rng.below(free.len() as u64) as usize])
+        }
+    }
+
+    /// Starts `op` on `thread`: records the invocation and returns the request.
+    pub fn invoke(
+        &mut self,
+        thread: usize,
+        op: Op,
+        is_final: bool,
+        now: u64,
+        workload: &dyn Workload,
+    ) -> Request {
+        let w = &mut self.workers[thread];
+        let msg_id = w.next_msg_id;
+        w.next_msg_id += 1;
+        let mut body = workload.request(&op);
+        body["msg_id"] = json!(msg_id);
+        let index = self.history.entries.len();
+        self.history.entries.push(Entry {
+            index,
+            kind: Kind::Invoke,
+            process: w.process,
+            node: w.node,
+            f: op.f,
+            value: op.value.clone(),
+            time: now,
+            error: None,
+            is_final,
+            invoke: None,
+        });
+        w.pending = Some(Pending {
+            msg_id,
+            invoke: index,
+            op,
+        });
+        Request {
+            src: Addr::Client(w.client),
+            dest: Addr::Node(w.node),
+            body: body.to_string(),
+            msg_id,
+        }
+    }
+
+    /// A message reached client `client`; true if it completed an operation.
+    pub fn on_reply(
+        &mut self,
+        client: u64,
+        body: &str,
+        now: u64,
+        workload: &dyn Workload,
+        next_client: &mut u64,
+    ) -> bool {
+        let Some(thread) = self.thread_of(client) else {
+            return false;
+        };
+        let Ok(body) = serde_json::from_str::<Value>(body) else {
+            return false;
+        };
+        let Some(p) = &self.workers[thread].pending else {
+            return false;
+        };
+        // Replies to requests the client gave up on are ignored, as Maelstrom does.
+        if body.get("in_reply_to").and_then(Value::as_u64) != Some(p.msg_id) {
+            return false;
+        }
+        let f = p.op.f;
+        let kind = body.get("type").and_then(Value::as_str).unwrap_or("");
+        let (outcome, value, error) = if kind == "error" {
+            let code = body.get("code").and_then(Value::as_u64);
+            let definite = code.is_some_and(definite);
+            let text = body.get("text").cloned().unwrap_or(Value::Null);
+            let name = code.map(error_name).unwrap_or("unknown");
+            let outcome = if definite || workload.idempotent(f) {
+                Kind::Fail
+            } else {
+                Kind::Info
+            };
+            (outcome, p.op.value.clone(), Some(json!([name, text])))
+        } else {
+            let expected = format!(
+                "{}_ok",
+                workload.request(&p.op)["type"].as_str().unwrap_or(f)
+            );
+            let checked = if kind == expected {
+                workload.reply_value(&p.op, &body)
+            } else {
+                Err(format!("expected a reply of type {expected:?}"))
+            };
+            match checked {
+                Ok(v) => (Kind::Ok, v, None),
+                Err(why) => {
+                    // Maelstrom's client throws on a malformed reply: the op is indeterminate.
+                    self.malformed_count += 1;
+                    if self.malformed.len() < 10 {
+                        self.malformed.push(Malformed {
+                            node: self.workers[thread].node,
+                            time: now,
+                            why: format!("{why}, got {body}"),
+                        });
+                    }
+                    (
+                        Kind::Info,
+                        p.op.value.clone(),
+                        Some(json!(["malformed-rpc-response", why])),
+                    )
+                }
+            }
+        };
+        self.complete(thread, outcome, value, error, now, workload, next_client);
+        true
+    }
+
+    /// The timeout of request `msg_id` on `thread` expired; true if it completed an op.
+    pub fn on_timeout(
+        &mut self,
+        thread: usize,
+        msg_id: u64,
+        now: u64,
+        workload: &dyn Workload,
+        next_client: &mut u64,
+    ) -> bool {
+        let Some(p) = &self.workers[thread].pending else {
+            return false;
+        };
+        if p.msg_id != msg_id {
+            return false;
+        }
+        let outcome = if workload.idempotent(p.op.f) {
+            Kind::Fail
+        } else {
+            Kind::Info
+        };
+        let value = p.op.value.clone();
+        self.complete(
+            thread,
+            outcome,
+            value,
+            Some(json!("net-timeout")),
+            now,
+            workload,
+            next_client,
+        );
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn complete(
+        &mut self,
+        thread: usize,
+        kind: Kind,
+        value: Value,
+        error: Option<Value>,
+        now: u64,
+        workload: &dyn Workload,
+        next_client: &mut u64,
+    ) {
+        let concurrency = self.workers.len() as u64;
+        let w = &mut self.workers[thread];
+        let Some(p) = w.pending.take() else { return };
+        let is_final = self.history.entries[p.invoke].is_final;
+        let index = self.history.entries.len();
+        self.history.entries.push(Entry {
+            index,
+            kind,
+            process: w.process,
+            node: w.node,
+            f: p.op.f,
+            value,
+            time: now,
+            error,
+            is_final,
+            invoke: Some(p.invoke),
+        });
+        if kind == Kind::Info && !workload.reusable_clients() {
+            // The process crashed: its thread goes on as a new process with a new client.
+            w.process += concurrency;
+            self.by_client.remove(&w.client);
+            w.client = *next_client;
+            *next_client += 1;
+            w.next_msg_id = 1;
+            self.by_client.insert(w.client, thread);
+        }
+    }
+
+    /// Counts of completions by outcome, overall and per function, as Jepsen's stats.
+    pub fn stats_json(&self) -> (Value, bool) {
+        let mut all = [0u64; 3];
+        let mut by_f: std::collections::BTreeMap<&str, [u64; 3]> = Default::default();
+        for c in self.history.completions() {
+            let i = match c.kind {
+                Kind::Ok => 0,
+                Kind::Fail => 1,
+                _ => 2,
+            };
+            all[i] += 1;
+            by_f.entry(c.f).or_default()[i] += 1;
+        }
+        let one = |c: [u64; 3]| json!({"valid": c[0] > 0, "count": c[0] + c[1] + c[2], "ok-count": c[0], "fail-count": c[1], "info-count": c[2]});
+        let valid = by_f.values().all(|c| c[0] > 0);
+        let mut v = one(all);
+        v["by-f"] = by_f
+            .iter()
+            .map(|(f, c)| (f.to_string(), one(*c)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        v["valid"] = json!(valid);
+        (v, valid)
+    }
+}
+
+/// Maelstrom's error codes that mean the operation certainly did not happen.
+fn definite(code: u64) -> bool {
+    matches!(code, 1 | 10 | 11 | 12 | 14 | 20 | 21 | 22 | 30)
+}
+
+fn error_name(code: u64) -> &'static str {
+    match code {
+        0 => "timeout",
+        1 => "node-not-found",
+        10 => "not-supported",
+        11 => "temporarily-unavailable",
+        12 => "malformed-request",
+        13 => "crash",
+        14 => "abort",
+        20 => "key-does-not-exist",
+        21 => "key-already-exists",
+        22 => "precondition-failed",
+        30 => "txn-conflict",
+        _ => "unknown",
+    }
+}

@@ -1,0 +1,196 @@
+//! `--bin`: nodes as processes, exactly as Maelstrom runs them. Each node is the
+//! program with the node arguments, in the current directory, reading one JSON
+//! message per line on stdin and writing its messages on stdout; its stderr goes to
+//! its log file. The event loop runs on the real clock: a reader thread per node
+//! turns its stdout into sends, and a writer thread per node feeds it deliveries so a
+//! node that stops reading cannot stall the others.
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use super::net::Message;
+use super::{Backend, Output};
+
+pub struct Cluster {
+    children: Vec<Child>,
+    stdins: Vec<Sender<String>>,
+    lines: Receiver<Output>,
+    start: Instant,
+    names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    dest: String,
+    #[serde(borrow)]
+    body: &'a RawValue,
+}
+
+impl Cluster {
+    pub fn start(
+        program: &Path,
+        args: &[String],
+        names: &[String],
+        logs: &Path,
+    ) -> Result<Cluster> {
+        let (tx, lines) = mpsc::channel();
+        let mut children = Vec::new();
+        let mut stdins = Vec::new();
+        for (node, name) in names.iter().enumerate() {
+            let log_path = logs.join(format!("{name}.log"));
+            let log = std::fs::File::create(&log_path)
+                .with_context(|| format!("cannot create {}", log_path.display()))?;
+            let mut child = Command::new(program)
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::from(log))
+                .spawn()
+                .with_context(|| format!("cannot start {} for node {name}", program.display()))?;
+            let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+                anyhow::bail!("node {name}: no pipes to the process");
+            };
+            let (in_tx, in_rx) = mpsc::channel::<String>();
+            std::thread::Builder::new()
+                .name(format!("{name} stdin"))
+                .spawn(move || write_lines(stdin, in_rx))?;
+            let out = tx.clone();
+            std::thread::Builder::new()
+                .name(format!("{name} stdout"))
+                .spawn(move || read_lines(node, stdout, out))?;
+            children.push(child);
+            stdins.push(in_tx);
+        }
+        Ok(Cluster {
+            children,
+            stdins,
+            lines,
+            start: Instant::now(),
+            names: names.to_vec(),
+        })
+    }
+
+    fn elapsed(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+}
+
+fn write_lines(stdin: std::process::ChildStdin, rx: Receiver<String>) {
+    let mut w = std::io::BufWriter::new(stdin);
+    while let Ok(line) = rx.recv() {
+        if w.write_all(line.as_bytes()).is_err() {
+            return;
+        }
+        // Batch what is already queued, then flush so nothing waits.
+        while let Ok(more) = rx.try_recv() {
+            if w.write_all(more.as_bytes()).is_err() {
+                return;
+            }
+        }
+        if w.flush().is_err() {
+            return;
+        }
+    }
+}
+
+fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Sender<Output>) {
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let out = match serde_json::from_str::<Envelope>(&line) {
+            Ok(env) if env.body.get().trim_start().starts_with('{') => Output::Send {
+                node,
+                dest: env.dest,
+                body: env.body.get().to_string(),
+            },
+            _ => Output::Fault {
+                node,
+                what: format!("printed a line on stdout that is not a Maelstrom message: {line}"),
+            },
+        };
+        if tx.send(out).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(Output::Fault {
+        node,
+        what: "closed its stdout (did the process exit?)".into(),
+    });
+}
+
+impl Backend for Cluster {
+    fn deliver(
+        &mut self,
+        node: usize,
+        msg: &Message,
+        src: &str,
+        _now: u64,
+        _out: &mut Vec<Output>,
+    ) -> Result<()> {
+        let line = format!(
+            "{{\"id\":{},\"src\":{},\"dest\":{},\"body\":{}}}\n",
+            msg.id,
+            serde_json::to_string(src)?,
+            serde_json::to_string(&self.names[node])?,
+            msg.body
+        );
+        // A node whose writer is gone has exited; shutdown reports it.
+        let _ = self.stdins[node].send(line);
+        Ok(())
+    }
+
+    fn fire(&mut self, _: usize, _: u64, _: u64, _: &mut Vec<Output>) -> Result<()> {
+        Ok(())
+    }
+
+    fn wait(&mut self, until: Option<u64>, out: &mut Vec<Output>) -> Result<Option<u64>> {
+        let now = self.elapsed();
+        // Something always comes due (client timeouts at the latest); poll regardless.
+        let wait = until.map(|u| u.saturating_sub(now)).unwrap_or(100_000_000);
+        let mut reached = wait == 0;
+        if wait > 0 {
+            match self.lines.recv_timeout(Duration::from_nanos(wait)) {
+                Ok(o) => out.push(o),
+                Err(RecvTimeoutError::Timeout) => reached = true,
+                Err(RecvTimeoutError::Disconnected) => {
+                    std::thread::sleep(Duration::from_nanos(wait));
+                    reached = true;
+                }
+            }
+        }
+        while let Ok(o) = self.lines.try_recv() {
+            out.push(o);
+        }
+        let now = self.elapsed();
+        // Waking a hair early must not leave the due event waiting for another round.
+        Ok(Some(match until {
+            Some(u) if reached => now.max(u),
+            _ => now,
+        }))
+    }
+
+    fn shutdown(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (i, child) in self.children.iter_mut().enumerate() {
+            match child.try_wait() {
+                Ok(Some(status)) => problems.push(format!(
+                    "{} exited early with {status}; see its log",
+                    self.names[i]
+                )),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+        }
+        problems
+    }
+}

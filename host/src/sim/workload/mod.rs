@@ -1,0 +1,153 @@
+//! Workloads: what clients ask of the nodes and how the answers are judged. Each
+//! workload is one file implementing `Workload` (its generator, its RPCs, its
+//! checker) and one line in `WORKLOADS`; the event loop knows none of them.
+
+mod broadcast;
+mod echo;
+mod unique_ids;
+
+use anyhow::{bail, Result};
+use serde_json::{Map, Value};
+
+use super::client::History;
+use super::rng::Rng;
+
+/// An operation the generator asks a client to perform.
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub f: &'static str,
+    pub value: Value,
+}
+
+/// Options a workload may use (the ones Maelstrom passes to workloads).
+pub struct Options {
+    pub nodes: Vec<String>,
+    pub topology: String,
+}
+
+/// Jepsen's three-valued validity; `False` dominates `Unknown`, which dominates `True`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Valid {
+    True,
+    Unknown,
+    False,
+}
+
+impl Valid {
+    pub fn from_bool(b: bool) -> Valid {
+        if b {
+            Valid::True
+        } else {
+            Valid::False
+        }
+    }
+    pub fn merge(self, other: Valid) -> Valid {
+        self.max(other)
+    }
+    pub fn json(self) -> Value {
+        match self {
+            Valid::True => Value::Bool(true),
+            Valid::False => Value::Bool(false),
+            Valid::Unknown => Value::String("unknown".into()),
+        }
+    }
+}
+
+impl PartialOrd for Valid {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Valid {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let rank = |v: &Valid| match v {
+            Valid::True => 0,
+            Valid::Unknown => 1,
+            Valid::False => 2,
+        };
+        rank(self).cmp(&rank(other))
+    }
+}
+
+/// A checker's judgement.
+pub struct Verdict {
+    pub valid: Valid,
+    /// The checker's figures, Maelstrom's keys (without "valid", added by the caller).
+    pub result: Map<String, Value>,
+    /// What went wrong, in sentences a user can act on.
+    pub problems: Vec<String>,
+    /// One-line figures for the summary.
+    pub summary: Vec<String>,
+}
+
+/// What the checkers know about the run besides the history.
+pub struct Context<'a> {
+    pub nodes: &'a [String],
+}
+
+impl Context<'_> {
+    pub fn node(&self, i: usize) -> &str {
+        self.nodes.get(i).map(String::as_str).unwrap_or("?")
+    }
+}
+
+pub trait Workload {
+    /// A request each node gets once after `init`, before the clients start
+    /// (broadcast's `topology`).
+    fn setup(&self, _node: usize) -> Option<Value> {
+        None
+    }
+    /// The next operation of the main phase.
+    fn next_op(&mut self, rng: &mut Rng) -> Op;
+    /// The operation every client performs once after the quiet period, if the
+    /// workload has a final phase.
+    fn final_op(&self) -> Option<Op> {
+        None
+    }
+    /// The request body for `op` (the client adds `msg_id`).
+    fn request(&self, op: &Op) -> Value;
+    /// The value an `ok` completion records, from the reply body (whose type was
+    /// already checked); `Err(why)` if the reply is malformed.
+    fn reply_value(&self, op: &Op, reply: &Value) -> Result<Value, String>;
+    /// Operations that cannot have taken effect when they time out (reads).
+    fn idempotent(&self, _f: &str) -> bool {
+        false
+    }
+    /// Whether a client can go on after an indeterminate operation.
+    fn reusable_clients(&self) -> bool {
+        false
+    }
+    fn check(&self, history: &History, ctx: &Context) -> Verdict;
+}
+
+type Constructor = fn(&Options) -> Result<Box<dyn Workload>>;
+
+/// The workloads by Maelstrom's names.
+const WORKLOADS: &[(&str, Constructor)] = &[
+    ("broadcast", broadcast::new),
+    ("echo", echo::new),
+    ("unique-ids", unique_ids::new),
+];
+
+/// The topologies `--topology` accepts (broadcast's).
+pub fn broadcast_topologies() -> &'static [&'static str] {
+    broadcast::TOPOLOGIES
+}
+
+pub fn by_name(name: &str, options: &Options) -> Result<Box<dyn Workload>> {
+    match WORKLOADS.iter().find(|(n, _)| *n == name) {
+        Some((_, make)) => make(options),
+        None => {
+            let names: Vec<&str> = WORKLOADS.iter().map(|(n, _)| *n).collect();
+            bail!(
+                "unknown workload {name:?}; this harness has: {}",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// Seconds, for messages.
+pub fn secs(ns: u64) -> String {
+    format!("{:.3} s", ns as f64 / 1e9)
+}
