@@ -1,0 +1,450 @@
+//! `host test`, the built-in harness, judged on nodes whose verdict is known: the
+//! real challenges and fixtures that are correct must pass, and fixtures broken in
+//! a known way must fail for that reason. Needs `make all fixtures` first.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+fn host() -> &'static str {
+    env!("CARGO_BIN_EXE_host")
+}
+
+/// A .wasm of the repository, which must have been built.
+fn wasm(rel: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
+    assert!(
+        p.exists(),
+        "{} is missing: run `make all fixtures` first",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+fn fixture(name: &str) -> String {
+    wasm(&format!("target/wasm32-wasip2/guest/{name}.wasm"))
+}
+
+fn scratch() -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "glomers-harness-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Outcome {
+    code: i32,
+    json: Value,
+    stdout: String,
+}
+
+/// Runs `host test ARGS`, with the store and the JSON in a scratch directory.
+fn test(args: &[&str]) -> Outcome {
+    let dir = scratch();
+    let json = dir.join("result.json");
+    // Ours first: after a `--` in `args`, everything is the node's.
+    let out = Command::new(host())
+        .arg("test")
+        .arg("--store")
+        .arg(dir.join("store"))
+        .arg("--json")
+        .arg(&json)
+        .args(args)
+        .output()
+        .expect("run host test");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let code = out.status.code().unwrap_or(-1);
+    let json = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    if json.is_null() && code != 2 {
+        panic!("no JSON result (exit {code})\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    }
+    Outcome { code, json, stdout }
+}
+
+fn problems(o: &Outcome) -> String {
+    o.json["problems"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+fn assert_valid(o: &Outcome) {
+    assert_eq!(
+        (o.code, &o.json["valid"]),
+        (0, &Value::Bool(true)),
+        "expected a valid run:\n{}",
+        o.stdout
+    );
+}
+
+fn assert_invalid(o: &Outcome) {
+    assert_eq!(
+        (o.code, &o.json["valid"]),
+        (1, &Value::Bool(false)),
+        "expected an invalid run:\n{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn echo_challenge_is_valid() {
+    let o = test(&[
+        "-w",
+        "echo",
+        "--node-count",
+        "1",
+        "--time-limit",
+        "10",
+        &wasm("challenges/echo.wasm"),
+        "--seed",
+        "1",
+    ]);
+    assert_valid(&o);
+    assert_eq!(o.json["workload"]["error-count"], 0);
+    let ops = o.json["stats"]["count"].as_u64().unwrap();
+    assert!(ops > 20, "rate 5 for 10 s made only {ops} ops");
+    // Every op is a request and a reply, plus init and init_ok.
+    assert_eq!(o.json["net"]["all"]["msg-count"], 2 * ops + 2);
+    assert!(o.stdout.contains("replay: ") && o.stdout.contains("--seed 1"));
+}
+
+#[test]
+fn echo_with_another_payload_is_invalid() {
+    let o = test(&[
+        "-w",
+        "echo",
+        "--node-count",
+        "2",
+        "--time-limit",
+        "3",
+        &fixture("liar"),
+    ]);
+    assert_invalid(&o);
+    assert_eq!(o.json["workload"]["valid"], false);
+    assert!(o.json["workload"]["error-count"].as_u64().unwrap() > 0);
+    assert_eq!(
+        o.json["workload"]["errors"][0]["received"],
+        "something else"
+    );
+    assert!(
+        problems(&o).contains("\"something else\""),
+        "{}",
+        problems(&o)
+    );
+}
+
+#[test]
+fn unique_ids_challenge_is_valid_totally_available_and_silent() {
+    let o = test(&[
+        "-w",
+        "unique-ids",
+        "--time-limit",
+        "10",
+        "--rate",
+        "500",
+        "--node-count",
+        "3",
+        "--availability",
+        "total",
+        "--nemesis",
+        "partition",
+        "--nemesis-interval",
+        "2",
+        &wasm("challenges/unique-ids.wasm"),
+    ]);
+    assert_valid(&o);
+    assert_eq!(o.json["availability"]["ok-fraction"], 1.0);
+    assert_eq!(o.json["workload"]["duplicated-count"], 0);
+    assert!(o.json["workload"]["acknowledged-count"].as_u64().unwrap() > 1000);
+    assert_eq!(o.json["net"]["servers"]["msg-count"], 0);
+    assert!(o.json["nemesis"].as_array().unwrap().len() >= 2);
+}
+
+#[test]
+fn repeated_ids_are_invalid() {
+    let o = test(&[
+        "-w",
+        "unique-ids",
+        "--time-limit",
+        "3",
+        "--rate",
+        "100",
+        "--node-count",
+        "3",
+        &fixture("liar"),
+    ]);
+    assert_invalid(&o);
+    assert!(o.json["workload"]["duplicated-count"].as_u64().unwrap() > 0);
+    assert!(o.json["workload"]["duplicated"]["1"].as_u64().unwrap() >= 2);
+    assert!(problems(&o).contains("was generated"), "{}", problems(&o));
+}
+
+#[test]
+fn flooding_broadcast_is_valid_under_partitions() {
+    let o = test(&[
+        "-w",
+        "broadcast",
+        "--node-count",
+        "5",
+        "--time-limit",
+        "20",
+        "--rate",
+        "10",
+        "--nemesis",
+        "partition",
+        &fixture("broadcast_flood"),
+    ]);
+    assert_valid(&o);
+    let w = &o.json["workload"];
+    assert_eq!(w["lost-count"], 0);
+    assert!(w["stable-count"].as_u64().unwrap() > 20);
+    for q in ["0", "0.5", "0.95", "0.99", "1"] {
+        assert!(w["stable-latencies"][q].is_u64(), "quantile {q} in {w}");
+    }
+    assert!(o.json["net"]["servers"]["msgs-per-op"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn broadcast_that_forgets_values_is_invalid_and_names_them() {
+    // Acknowledges every value but never stores those with v % 4 == 3.
+    let o = test(&[
+        "-w",
+        "broadcast",
+        "--node-count",
+        "3",
+        "--time-limit",
+        "5",
+        "--rate",
+        "20",
+        &fixture("broadcast_flood"),
+        "--",
+        "--forget",
+        "4",
+    ]);
+    assert_invalid(&o);
+    let lost: Vec<u64> = o.json["workload"]["lost"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(!lost.is_empty());
+    assert!(lost.iter().all(|v| v % 4 == 3), "lost {lost:?}");
+    let p = problems(&o);
+    assert!(p.contains(&format!("value {} was lost", lost[0])), "{p}");
+    assert!(p.contains("final reads of"), "{p}");
+}
+
+#[test]
+fn broadcast_that_never_forwards_is_invalid_with_peers_and_valid_alone() {
+    let flood = fixture("broadcast_flood");
+    let o = test(&[
+        "-w",
+        "broadcast",
+        "--node-count",
+        "4",
+        "--time-limit",
+        "4",
+        "--rate",
+        "20",
+        &flood,
+        "--",
+        "--lonely",
+    ]);
+    assert_invalid(&o);
+    assert!(o.json["workload"]["lost-count"].as_u64().unwrap() > 0);
+    assert_eq!(o.json["net"]["servers"]["msg-count"], 0);
+    let alone = test(&[
+        "-w",
+        "broadcast",
+        "--node-count",
+        "1",
+        "--time-limit",
+        "4",
+        "--rate",
+        "20",
+        &flood,
+        "--",
+        "--lonely",
+    ]);
+    assert_valid(&alone);
+}
+
+#[test]
+fn same_seed_same_json_other_seed_other_json() {
+    let args = |seed: &'static str| -> Vec<String> {
+        [
+            "-w",
+            "broadcast",
+            "--node-count",
+            "5",
+            "--time-limit",
+            "8",
+            "--rate",
+            "40",
+            "--latency",
+            "20",
+            "--latency-dist",
+            "exponential",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "2",
+            "--seed",
+            seed,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([fixture("broadcast_flood")])
+        .collect()
+    };
+    let run = |seed| {
+        let a = args(seed);
+        let mut o = test(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        o.json.as_object_mut().unwrap().remove("wall");
+        serde_json::to_string_pretty(&o.json).unwrap()
+    };
+    let (a, b, c) = (run("42"), run("42"), run("43"));
+    assert_eq!(a, b, "same seed, different results");
+    assert_ne!(a, c, "different seeds, same results");
+    assert!(a.contains("\"seed\": 42") && a.contains("--seed 42"));
+}
+
+#[test]
+fn the_25_node_broadcast_simulates_much_faster_than_real_time() {
+    let o = test(&[
+        "-w",
+        "broadcast",
+        "--node-count",
+        "25",
+        "--time-limit",
+        "20",
+        "--rate",
+        "100",
+        "--latency",
+        "100",
+        &wasm("challenges/broadcast.wasm"),
+        "--seed",
+        "5",
+    ]);
+    let simulated = o.json["sim"]["seconds"].as_f64().unwrap();
+    let wall = o.json["wall"]["seconds"].as_f64().unwrap();
+    assert!(simulated >= 30.0, "{}", o.stdout);
+    // The goal is 20x and more; keep headroom for a loaded test machine.
+    assert!(
+        wall * 5.0 < simulated,
+        "{simulated} s simulated took {wall} s"
+    );
+    assert!(o.json["stats"]["count"].as_u64().unwrap() > 1500);
+}
+
+#[test]
+fn bin_mode_runs_processes_and_agrees() {
+    let good = test(&[
+        "-w",
+        "echo",
+        "--bin",
+        host(),
+        "--node-count",
+        "2",
+        "--time-limit",
+        "3",
+        "run",
+        &wasm("challenges/echo.wasm"),
+    ]);
+    assert_valid(&good);
+    assert_eq!(good.json["sim"]["real-time"], true);
+    let bad = test(&[
+        "-w",
+        "echo",
+        "--bin",
+        host(),
+        "--node-count",
+        "2",
+        "--time-limit",
+        "3",
+        "run",
+        &fixture("liar"),
+    ]);
+    assert_invalid(&bad);
+    assert_eq!(
+        bad.json["workload"]["errors"][0]["received"],
+        "something else"
+    );
+}
+
+#[test]
+fn bin_mode_broadcast_passes_guest_arguments() {
+    let flood = fixture("broadcast_flood");
+    let o = test(&[
+        "-w",
+        "broadcast",
+        "--bin",
+        host(),
+        "--node-count",
+        "3",
+        "--time-limit",
+        "2",
+        "--rate",
+        "20",
+        "run",
+        &flood,
+        "--",
+        "--forget",
+        "2",
+    ]);
+    assert_invalid(&o);
+    let lost = o.json["workload"]["lost"].as_array().unwrap();
+    assert!(!lost.is_empty() && lost.iter().all(|v| v.as_u64().unwrap() % 2 == 1));
+}
+
+#[test]
+fn a_node_that_never_answers_init_fails_the_run() {
+    let o = test(&[
+        "-w",
+        "echo",
+        "--bin",
+        "sleep",
+        "--node-count",
+        "1",
+        "--time-limit",
+        "1",
+        "30",
+    ]);
+    assert_invalid(&o);
+    assert!(
+        problems(&o).contains("n0 did not answer init"),
+        "{}",
+        problems(&o)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = test(&["-w", "no-such-workload", &wasm("challenges/echo.wasm")]);
+    assert_eq!(o.code, 2);
+    let o = test(&["-w", "echo"]);
+    assert_eq!(o.code, 2);
+    let o = test(&[
+        "-w",
+        "echo",
+        "--concurrency",
+        "x",
+        &wasm("challenges/echo.wasm"),
+    ]);
+    assert_eq!(o.code, 2);
+}
