@@ -41,7 +41,7 @@ lint:
 
 # The main job: build everything and grade every challenge.
 run: all
-	@for c in echo unique-ids; do $(MAKE) --no-print-directory $$c || exit 1; done
+	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e; do $(MAKE) --no-print-directory $$c || exit 1; done
 
 # grade NAME, WASM, OPTIONS, GUEST-ARGS: the Maelstrom command of ../shared/challenges.md.
 define grade
