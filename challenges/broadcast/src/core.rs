@@ -397,3 +397,206 @@ impl Core {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("n{i}")).collect()
+    }
+
+    fn sends(outs: &[Out]) -> Vec<(&str, &Gossip)> {
+        outs.iter()
+            .filter_map(|o| match o {
+                Out::Send(d, g) => Some((d.as_str(), g)),
+                Out::ArmUp(_) => None,
+            })
+            .collect()
+    }
+
+    fn ticks(c: &mut Core, ms: u64) -> Vec<Out> {
+        (0..ms / c.cfg.tick_ms).flat_map(|_| c.tick()).collect()
+    }
+
+    #[test]
+    fn only_unacknowledged_values_are_resent() {
+        let mut hub = Core::new(Config::default(), "n0", &nodes(3));
+        hub.broadcast(1);
+        let first = hub.flush_down();
+        assert_eq!(sends(&first).len(), 2);
+        hub.broadcast(2);
+        hub.flush_down();
+        // n1 acknowledges both batches, n2 only the first.
+        hub.receive(
+            "n1",
+            Gossip {
+                acks: vec![0, 1],
+                ..Gossip::default()
+            },
+        );
+        hub.receive(
+            "n2",
+            Gossip {
+                acks: vec![0],
+                ..Gossip::default()
+            },
+        );
+        let outs = ticks(&mut hub, 2000);
+        let s = sends(&outs);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(s[0].0, "n2");
+        assert_eq!(s[0].1.down, vec![2]);
+        // Nothing new and everything acknowledged: an idle cluster is silent.
+        hub.receive(
+            "n2",
+            Gossip {
+                acks: s[0].1.seq.into_iter().collect(),
+                ..Gossip::default()
+            },
+        );
+        assert!(ticks(&mut hub, 60_000).is_empty());
+        assert!(hub.flush_down().is_empty());
+    }
+
+    #[test]
+    fn acknowledgements_ride_on_traffic_and_go_alone_only_when_overdue() {
+        let mut leaf = Core::new(Config::default(), "n1", &nodes(3));
+        leaf.receive(
+            "n0",
+            Gossip {
+                seq: Some(7),
+                down: vec![5],
+                ..Gossip::default()
+            },
+        );
+        let outs = leaf.broadcast(9);
+        let s = sends(&outs);
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            (s[0].0, &s[0].1.up, &s[0].1.acks),
+            ("n0", &vec![9], &vec![7])
+        );
+        leaf.receive(
+            "n0",
+            Gossip {
+                seq: Some(8),
+                acks: vec![0],
+                ..Gossip::default()
+            },
+        );
+        assert!(ticks(&mut leaf, 900).is_empty());
+        let outs = ticks(&mut leaf, 100);
+        let s = sends(&outs);
+        assert_eq!(s.len(), 1);
+        assert_eq!(
+            *s[0].1,
+            Gossip {
+                acks: vec![8],
+                ..Gossip::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_silent_hub_is_bypassed_until_it_is_heard_from() {
+        let mut leaf = Core::new(Config::default(), "n2", &nodes(5));
+        let outs = leaf.broadcast(1);
+        assert_eq!(sends(&outs)[0].0, "n0");
+        // No ack from n0 within rto: the same value goes to the next hub, as "up".
+        let outs = ticks(&mut leaf, 2000);
+        let s = sends(&outs);
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].0, &s[0].1.up), ("n1", &vec![1]));
+        let outs = leaf.broadcast(2);
+        assert_eq!(sends(&outs)[0].0, "n1");
+        // Hearing from n0 again makes it the hub again.
+        leaf.receive(
+            "n0",
+            Gossip {
+                seq: Some(0),
+                down: vec![3],
+                ..Gossip::default()
+            },
+        );
+        let outs = leaf.broadcast(4);
+        assert_eq!(sends(&outs)[0].0, "n0");
+    }
+
+    #[test]
+    fn whoever_receives_a_value_up_spreads_it() {
+        let mut backup = Core::new(Config::default(), "n1", &nodes(4));
+        backup.receive(
+            "n3",
+            Gossip {
+                seq: Some(0),
+                up: vec![6],
+                ..Gossip::default()
+            },
+        );
+        let outs = backup.flush_down();
+        let mut dests: Vec<&str> = sends(&outs).iter().map(|s| s.0).collect();
+        dests.sort();
+        assert_eq!(dests, ["n0", "n2"]);
+        // A value only passed down is kept, not passed on.
+        backup.receive(
+            "n0",
+            Gossip {
+                seq: Some(0),
+                down: vec![7],
+                ..Gossip::default()
+            },
+        );
+        assert!(sends(&backup.flush_down()).is_empty());
+        assert_eq!(backup.values(), [6, 7]);
+    }
+
+    #[test]
+    fn a_hub_batch_sets_the_uplink_phase() {
+        let cfg = Config::from_args(
+            "--up-ms 800 --down-ms 800 --lead-ms 250"
+                .split_whitespace()
+                .map(String::from),
+        );
+        let mut leaf = Core::new(cfg, "n1", &nodes(3));
+        assert_eq!(leaf.start(), vec![Out::ArmUp(800)]);
+        // Before the phase is known a value goes up at once...
+        assert_eq!(sends(&leaf.broadcast(1)).len(), 1);
+        let outs = leaf.receive(
+            "n0",
+            Gossip {
+                seq: Some(0),
+                down: vec![2],
+                ..Gossip::default()
+            },
+        );
+        assert_eq!(outs, vec![Out::ArmUp(550)]);
+        // ...after it, values wait for the uplink timer, which sends them in one batch.
+        assert!(leaf.broadcast(3).is_empty());
+        assert!(leaf.broadcast(4).is_empty());
+        let outs = leaf.flush_up();
+        let s = sends(&outs);
+        assert_eq!((s.len(), &s[0].1.up), (1, &vec![3, 4]));
+        assert!(outs.contains(&Out::ArmUp(800)));
+    }
+
+    #[test]
+    fn arguments_are_parsed_and_bad_ones_ignored() {
+        let c = Config::from_args(
+            [
+                "--down-ms=250",
+                "--hubs",
+                "0",
+                "--rto-ms",
+                "soon",
+                "stray",
+                "--frob",
+                "1",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(c.down_ms, 250);
+        assert_eq!(c.hubs, 1);
+        assert_eq!(c.rto_ms, Config::default().rto_ms);
+    }
+}
