@@ -448,3 +448,44 @@ fn usage_errors_exit_2() {
     ]);
     assert_eq!(o.code, 2);
 }
+
+#[test]
+fn the_printed_command_replays_the_run() {
+    let first = test(&[
+        "-w",
+        "broadcast",
+        "--node-count",
+        "4",
+        "--time-limit",
+        "3",
+        "--rate",
+        "30",
+        "--nemesis",
+        "partition",
+        "--nemesis-interval",
+        "1",
+        "--latency",
+        "10",
+        &fixture("broadcast_flood"),
+        "--",
+        "--forget",
+        "5",
+    ]);
+    let command = first.json["command"].as_str().unwrap().to_string();
+    assert!(first.stdout.contains(&format!("replay: {command}")));
+    let words: Vec<&str> = command.split(' ').collect();
+    assert_eq!(words[0], host());
+    let second = test(
+        &words[1..]
+            .iter()
+            .map(|w| w.trim_matches('\''))
+            .collect::<Vec<_>>()[1..],
+    );
+    let strip = |o: &Outcome| {
+        let mut j = o.json.clone();
+        j.as_object_mut().unwrap().remove("wall");
+        j
+    };
+    assert_eq!(strip(&first), strip(&second));
+    assert_invalid(&second);
+}

@@ -194,3 +194,15 @@ impl Backend for Cluster {
         problems
     }
 }
+
+/// A run that ends in an error must not leave node processes behind.
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}

@@ -515,13 +515,12 @@ impl<'a> Run<'a> {
         workload: Box<dyn Workload>,
         rng: Rng,
     ) -> Run<'a> {
-        let mut next_client = 0;
         let n = cfg.nodes.len();
-        // Maelstrom opens one client per node for init before the workers' clients;
-        // number the workers' after them.
-        let init_clients = next_client;
-        next_client += n as u64;
-        let clients = Clients::new(cfg.concurrency, n, &mut next_client);
+        // Client ids in Maelstrom's order: one per node for init (c0..), one per node
+        // for the workload's setup, then the workers' (opened when the clients start).
+        let init_clients = 0;
+        let next_client = n as u64;
+        let clients = Clients::new(0, n, &mut 0);
         let mut run = Run {
             cfg,
             backend,
@@ -910,6 +909,7 @@ impl<'a> Run<'a> {
 
     fn start_main(&mut self) {
         self.phase = Phase::Main;
+        self.clients = Clients::new(self.cfg.concurrency, self.cfg.nodes.len(), &mut self.next_client);
         self.cutoff = self.now + self.cfg.time_limit_ns;
         if self.cfg.rate > 0.0 {
             self.schedule(0, Event::Generate);
