@@ -485,3 +485,26 @@ fn the_printed_command_replays_the_run() {
     assert_eq!(strip(&first), strip(&second));
     assert_invalid(&second);
 }
+
+#[test]
+fn nodes_can_use_maelstroms_kv_services() {
+    // Each echo is written to the service and read back: 4 server messages per op.
+    for service in ["lin-kv", "seq-kv"] {
+        let o = test(&[
+            "-w",
+            "echo",
+            "--node-count",
+            "3",
+            "--time-limit",
+            "5",
+            "--latency",
+            "10",
+            &fixture("kv_echo"),
+            service,
+        ]);
+        assert_valid(&o);
+        let ops = o.json["stats"]["ok-count"].as_u64().unwrap();
+        assert!(ops > 10);
+        assert_eq!(o.json["net"]["servers"]["msg-count"], 4 * ops, "{service}");
+    }
+}

@@ -17,6 +17,7 @@ mod nemesis;
 mod net;
 mod report;
 mod rng;
+mod service;
 mod wasm;
 mod workload;
 
@@ -32,6 +33,7 @@ use client::Clients;
 use nemesis::{Action, Nemesis};
 use net::{Addr, Dist, Latency, Message, Net};
 use rng::Rng;
+use service::Services;
 use workload::{Op, Workload};
 
 /// Options of `host test`: Maelstrom's names and defaults.
@@ -447,6 +449,7 @@ struct Run<'a> {
     queue: BinaryHeap<Scheduled>,
     net: Net,
     nemesis: Option<Nemesis>,
+    services: Services,
     clients: Clients,
     timers: Vec<HashMap<u64, u64>>,
     timer_generation: u64,
@@ -537,6 +540,7 @@ impl<'a> Run<'a> {
             queue: BinaryHeap::new(),
             net: Net::new(cfg.latency),
             nemesis: cfg.partitions.then(|| Nemesis::new(cfg.nemesis_interval)),
+            services: Services::default(),
             clients,
             timers: vec![HashMap::new(); n],
             timer_generation: 0,
@@ -749,6 +753,13 @@ impl<'a> Run<'a> {
                     .deliver(i, &msg, &src, self.now, &mut self.outs)?;
                 self.apply_outputs();
             }
+            Addr::Service(i) => {
+                let src = self.name(msg.src);
+                if let Some(reply) = self.services.handle(i, &src, &msg.body, &mut self.rng) {
+                    let (reply, delay) = self.net.send(msg.dest, msg.src, reply, &mut self.rng);
+                    self.schedule(delay, Event::Deliver(reply));
+                }
+            }
             Addr::Client(c) => {
                 if let Some(call) = self.setup.iter_mut().find(|s| s.client == c) {
                     if call.reply.is_none() {
@@ -773,6 +784,7 @@ impl<'a> Run<'a> {
         match a {
             Addr::Node(i) => self.cfg.nodes[i].clone(),
             Addr::Client(c) => format!("c{c}"),
+            Addr::Service(i) => service::NAMES[i].to_string(),
         }
     }
 
@@ -780,6 +792,9 @@ impl<'a> Run<'a> {
     fn resolve(&mut self, dest: &str) -> Option<Addr> {
         if let Some(&i) = self.node_index.get(dest) {
             return Some(Addr::Node(i));
+        }
+        if let Some(i) = Services::index(dest) {
+            return Some(Addr::Service(i));
         }
         if let Some(c) = dest.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) {
             // Replies to clients that were closed since are dropped, as in Maelstrom.
@@ -909,7 +924,11 @@ impl<'a> Run<'a> {
 
     fn start_main(&mut self) {
         self.phase = Phase::Main;
-        self.clients = Clients::new(self.cfg.concurrency, self.cfg.nodes.len(), &mut self.next_client);
+        self.clients = Clients::new(
+            self.cfg.concurrency,
+            self.cfg.nodes.len(),
+            &mut self.next_client,
+        );
         self.cutoff = self.now + self.cfg.time_limit_ns;
         if self.cfg.rate > 0.0 {
             self.schedule(0, Event::Generate);

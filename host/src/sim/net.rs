@@ -16,6 +16,8 @@ pub enum Addr {
     Node(usize),
     /// A client, by the number in its id `c<N>`.
     Client(u64),
+    /// One of Maelstrom's services (lin-kv, ...), by its index in `service::NAMES`.
+    Service(usize),
 }
 
 impl Addr {
