@@ -413,23 +413,26 @@ fn bin_mode_broadcast_passes_guest_arguments() {
 }
 
 #[test]
-fn a_node_that_never_answers_init_fails_the_run() {
+fn a_node_that_babbles_and_never_answers_init_fails_the_run() {
     let o = test(&[
         "-w",
         "echo",
         "--bin",
-        "sleep",
+        "sh",
         "--node-count",
         "1",
         "--time-limit",
         "1",
-        "30",
+        "--",
+        "-c",
+        "echo hello; exec sleep 30",
     ]);
     assert_invalid(&o);
+    let p = problems(&o);
+    assert!(p.contains("n0 did not answer init"), "{p}");
     assert!(
-        problems(&o).contains("n0 did not answer init"),
-        "{}",
-        problems(&o)
+        p.contains("n0 printed a line on stdout that is not a Maelstrom message"),
+        "{p}"
     );
 }
 

@@ -113,7 +113,9 @@ fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Sender<Output>
             },
             _ => Output::Fault {
                 node,
-                what: format!("printed a line on stdout that is not a Maelstrom message: {line}"),
+                what: format!(
+                    "printed a line on stdout that is not a Maelstrom message (logs belong on stderr): {line}"
+                ),
             },
         };
         if tx.send(out).is_err() {

@@ -41,7 +41,9 @@ use workload::{Op, Workload};
 #[command(
     after_help = "Words that are not options, wherever they stand, are the node: \
     PATH.wasm and its arguments, or with --bin the program's arguments; a bare `--` \
-    ends the options, as in Maelstrom. Exit status: 0 valid, 1 invalid, 2 harness error."
+    ends the options, as in Maelstrom. Nodes can also talk to Maelstrom's services lin-kv, \
+    seq-kv, lww-kv and lin-tso. Each run leaves the nodes' logs and the client history \
+    (history.jsonl) under --store. Exit status: 0 valid, 1 invalid, 2 harness error."
 )]
 pub struct TestArgs {
     /// The workload: broadcast, echo or unique-ids.
@@ -595,8 +597,9 @@ impl<'a> Run<'a> {
             self.show_progress();
         }
         // A node process that died is a crash, which fails a Maelstrom test.
+        self.failures.append(&mut self.faults);
         self.failures.extend(self.backend.shutdown());
-        let mut warnings = std::mem::take(&mut self.faults);
+        let mut warnings = Vec::new();
         if self.progress.is_some() {
             eprintln!();
         }
@@ -848,9 +851,9 @@ impl<'a> Run<'a> {
                     }
                 }
                 Output::Fault { node, what } => {
+                    // Under Maelstrom a garbled stdout or a dead process breaks the test.
                     if self.faults.len() < 20 {
-                        self.faults
-                            .push(format!("{}: {what}", self.cfg.nodes[node]));
+                        self.faults.push(format!("{} {what}", self.cfg.nodes[node]));
                     }
                 }
             }
