@@ -7,8 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::client::{History, Kind};
+use super::config::{Availability, Config, Target};
 use super::workload::Valid;
-use super::{Availability, Config, Outcome, Target};
+use super::Outcome;
 
 /// The whole result. Everything but `wall` depends only on the options and the seed
 /// (for in-process nodes).

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::config::Config;
 use super::net::Message;
-use super::{Backend, Config, Output};
+use super::{Backend, Output};
 use crate::node::{Effect, Environment, Logs, Node, NodeOptions};
 
 pub struct Cluster {

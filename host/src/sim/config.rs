@@ -1,0 +1,276 @@
+//! The options of `host test` and the test they describe: Maelstrom's option names
+//! and defaults, its way of taking every non-option word as the node's command
+//! line, and the canonical command that replays a run.
+
+use anyhow::{bail, Context as _, Result};
+use std::path::PathBuf;
+
+use super::net::{Dist, Latency};
+use super::rng::Rng;
+use super::workload;
+/// Options of `host test`: Maelstrom's names and defaults.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Words that are not options, wherever they stand, are the node: \
+    PATH.wasm and its arguments, or with --bin the program's arguments; a bare `--` \
+    ends the options, as in Maelstrom. Nodes can also talk to Maelstrom's services lin-kv, \
+    seq-kv, lww-kv and lin-tso. Each run leaves the nodes' logs and the client history \
+    (history.jsonl) under --store. Exit status: 0 valid, 1 invalid, 2 harness error."
+)]
+pub struct TestArgs {
+    /// The workload: broadcast, echo or unique-ids.
+    #[arg(short = 'w', long)]
+    pub workload: String,
+    /// Runs each node as this program over stdin/stdout, in real time, as Maelstrom does.
+    #[arg(long, value_name = "PROGRAM")]
+    pub bin: Option<PathBuf>,
+    /// How many nodes (named n0, n1, ...); without it, n1..n5 as in Maelstrom.
+    #[arg(long)]
+    pub node_count: Option<usize>,
+    /// Comma-separated node names, instead of --node-count.
+    #[arg(long, value_delimiter = ',', conflicts_with = "node_count")]
+    pub nodes: Vec<String>,
+    /// Seconds of client operations (the quiet period and final reads come after).
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub time_limit: f64,
+    /// Client requests per second, across all clients.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Client threads: a number, or `Kn` for K per node.
+    #[arg(long, default_value = "1n")]
+    pub concurrency: String,
+    /// Mean latency of a message between nodes, in ms.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency: u64,
+    /// constant, uniform or exponential.
+    #[arg(long, default_value = "constant")]
+    pub latency_dist: Dist,
+    /// The topology broadcast offers: grid, line, total, tree (= tree2), tree3, tree4.
+    #[arg(long, default_value = "grid")]
+    pub topology: String,
+    /// Faults to inject, comma-separated; `partition` is the only one.
+    #[arg(long, value_delimiter = ',')]
+    pub nemesis: Vec<String>,
+    /// Mean seconds between nemesis operations.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub nemesis_interval: f64,
+    /// The fraction of requests that must succeed: `total` or a number in [0, 1].
+    #[arg(long)]
+    pub availability: Option<String>,
+    /// The seed of every random choice; random if absent, and always printed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also write the whole result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Where each run's node logs go: STORE/<workload>/<time>-seed<N>/<node>.log.
+    #[arg(long, default_value = "store", value_name = "DIR")]
+    pub store: PathBuf,
+    #[command(flatten)]
+    pub limits: crate::Limits,
+    /// PATH.wasm [ARGS..] (or with --bin, the program's arguments).
+    #[arg(value_name = "NODE")]
+    pub words: Vec<String>,
+}
+
+/// How the nodes run.
+pub enum Target {
+    Wasm { path: PathBuf, args: Vec<String> },
+    Bin { program: PathBuf, args: Vec<String> },
+}
+
+pub enum Availability {
+    Total,
+    Fraction(f64),
+}
+
+/// A test, fully decided.
+pub struct Config {
+    pub workload: String,
+    pub target: Target,
+    pub nodes: Vec<String>,
+    pub time_limit_ns: u64,
+    pub rate: f64,
+    pub concurrency: usize,
+    pub latency: Latency,
+    pub topology: String,
+    pub partitions: bool,
+    pub nemesis_interval: f64,
+    pub availability: Option<Availability>,
+    pub seed: u64,
+    pub command: String,
+    pub limits: crate::Limits,
+}
+
+impl Config {
+    pub fn from_args(a: TestArgs) -> Result<Config> {
+        let nodes: Vec<String> = match (a.node_count, a.nodes.is_empty()) {
+            (Some(0), _) => bail!("--node-count must be positive"),
+            (Some(n), _) => (0..n).map(|i| format!("n{i}")).collect(),
+            (None, false) => a.nodes.clone(),
+            (None, true) => (1..=5).map(|i| format!("n{i}")).collect(),
+        };
+        for n in &nodes {
+            if n.starts_with('c') || n.is_empty() {
+                bail!("node name {n:?}: node names must not be empty or start with 'c' (clients' prefix)");
+            }
+        }
+        let concurrency = parse_concurrency(&a.concurrency, nodes.len())?;
+        if a.time_limit.is_nan() || a.time_limit <= 0.0 {
+            bail!("--time-limit must be positive");
+        }
+        if a.rate.is_nan() || a.rate < 0.0 {
+            bail!("--rate must not be negative");
+        }
+        if a.nemesis_interval.is_nan() || a.nemesis_interval <= 0.0 {
+            bail!("--nemesis-interval must be positive");
+        }
+        for f in &a.nemesis {
+            if f != "partition" {
+                bail!("unknown --nemesis fault {f:?}; the only fault is `partition`");
+            }
+        }
+        let availability = match a.availability.as_deref() {
+            None => None,
+            Some("total") => Some(Availability::Total),
+            Some(s) => match s.parse::<f64>() {
+                Ok(x) if (0.0..=1.0).contains(&x) => Some(Availability::Fraction(x)),
+                _ => bail!("--availability must be `total` or a number from 0 to 1, not {s:?}"),
+            },
+        };
+        if !workload::broadcast_topologies().contains(&a.topology.as_str()) {
+            bail!(
+                "unknown --topology {:?}; choose one of {}",
+                a.topology,
+                workload::broadcast_topologies().join(", ")
+            );
+        }
+        let target = match &a.bin {
+            Some(program) => Target::Bin {
+                program: program.clone(),
+                args: a.words.clone(),
+            },
+            None => {
+                let Some((path, args)) = a.words.split_first() else {
+                    bail!("no node to test: give PATH.wasm (or --bin PROGRAM)");
+                };
+                Target::Wasm {
+                    path: PathBuf::from(path),
+                    args: args.to_vec(),
+                }
+            }
+        };
+        let seed = a.seed.unwrap_or_else(random_seed);
+        let mut c = Config {
+            workload: a.workload.clone(),
+            target,
+            nodes,
+            time_limit_ns: (a.time_limit * 1e9) as u64,
+            rate: a.rate,
+            concurrency,
+            latency: Latency {
+                mean_ms: a.latency,
+                dist: a.latency_dist,
+            },
+            topology: a.topology.clone(),
+            partitions: !a.nemesis.is_empty(),
+            nemesis_interval: a.nemesis_interval,
+            availability,
+            seed,
+            command: String::new(),
+            limits: a.limits.clone(),
+        };
+        c.command = replay_command(&a, seed);
+        Ok(c)
+    }
+
+    pub fn wall_clock(&self) -> bool {
+        matches!(self.target, Target::Bin { .. })
+    }
+}
+
+fn parse_concurrency(s: &str, nodes: usize) -> Result<usize> {
+    let (num, per_node) = match s.strip_suffix('n') {
+        Some(num) => (num, true),
+        None => (s, false),
+    };
+    let k: usize = num.parse().ok().filter(|&k| k > 0).with_context(|| {
+        format!("--concurrency {s:?} should be a positive integer, optionally followed by n")
+    })?;
+    Ok(if per_node { k * nodes } else { k })
+}
+
+fn random_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut r = Rng::new(t ^ (u64::from(std::process::id()) << 32));
+    // Small enough to type back.
+    r.next_u64() % 1_000_000_000
+}
+
+/// The command that replays this run: the effective options in a canonical order.
+fn replay_command(a: &TestArgs, seed: u64) -> String {
+    let program = std::env::args().next().unwrap_or_else(|| "host".into());
+    let mut w: Vec<String> = vec![program, "test".into(), "-w".into(), a.workload.clone()];
+    let mut opt = |k: &str, v: String| {
+        w.push(k.into());
+        w.push(v);
+    };
+    if let Some(b) = &a.bin {
+        opt("--bin", b.display().to_string());
+    }
+    if let Some(n) = a.node_count {
+        opt("--node-count", n.to_string());
+    } else if !a.nodes.is_empty() {
+        opt("--nodes", a.nodes.join(","));
+    }
+    opt("--time-limit", a.time_limit.to_string());
+    opt("--rate", a.rate.to_string());
+    opt("--concurrency", a.concurrency.clone());
+    opt("--latency", a.latency.to_string());
+    opt("--latency-dist", a.latency_dist.to_string());
+    if a.workload == "broadcast" {
+        opt("--topology", a.topology.clone());
+    }
+    if !a.nemesis.is_empty() {
+        opt("--nemesis", a.nemesis.join(","));
+        opt("--nemesis-interval", a.nemesis_interval.to_string());
+    }
+    if let Some(av) = &a.availability {
+        opt("--availability", av.clone());
+    }
+    let defaults = <crate::Limits as clap::FromArgMatches>::from_arg_matches(
+        &<crate::Limits as clap::Args>::augment_args(clap::Command::new("x"))
+            .get_matches_from(["x"]),
+    );
+    if let Ok(d) = defaults {
+        if d.max_memory_mb != a.limits.max_memory_mb {
+            opt("--max-memory-mb", a.limits.max_memory_mb.to_string());
+        }
+        if d.call_budget_ms != a.limits.call_budget_ms {
+            opt("--call-budget-ms", a.limits.call_budget_ms.to_string());
+        }
+    }
+    opt("--seed", seed.to_string());
+    if a.words.iter().any(|x| x.starts_with('-')) {
+        w.push("--".into());
+    }
+    w.extend(a.words.iter().cloned());
+    w.iter()
+        .map(|s| shell_quote(s))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
