@@ -137,6 +137,13 @@ impl Link {
     fn has_data(&self) -> bool {
         !self.up.is_empty() || !self.down.is_empty()
     }
+
+    /// A peer that timed out and has not been heard from since gets one batch in
+    /// flight at a time: new values wait to ride on its retransmission, so an
+    /// unreachable peer costs one message per `rto_ms`, not one per period.
+    fn stalled(&self) -> bool {
+        self.failures > 0 && !self.inflight.is_empty()
+    }
 }
 
 pub struct Core {
@@ -200,7 +207,9 @@ impl Core {
         let hub = self.route_up(vec![v]);
         let at_once = self.cfg.up_ms == 0 || (self.cfg.lead_ms > 0 && !self.synced);
         match hub {
-            Some(hub) if at_once => self.send(&hub).into_iter().collect(),
+            Some(hub) if at_once && !self.links.get(&hub).is_some_and(Link::stalled) => {
+                self.send(&hub).into_iter().collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -238,12 +247,14 @@ impl Core {
         Vec::new()
     }
 
-    /// The hub period: send every pending down batch.
+    /// The hub period: send every pending down batch, and with immediate uplinks any
+    /// up values that had to wait (for a stalled link to recover).
     pub fn flush_down(&mut self) -> Vec<Out> {
+        let up_too = self.cfg.up_ms == 0;
         let peers: Vec<String> = self
             .links
             .iter()
-            .filter(|(_, l)| !l.down.is_empty())
+            .filter(|(_, l)| (!l.down.is_empty() || up_too && !l.up.is_empty()) && !l.stalled())
             .map(|(p, _)| p.clone())
             .collect();
         peers.iter().filter_map(|p| self.send(p)).collect()
@@ -254,7 +265,7 @@ impl Core {
         let peers: Vec<String> = self
             .links
             .iter()
-            .filter(|(_, l)| !l.up.is_empty())
+            .filter(|(_, l)| !l.up.is_empty() && !l.stalled())
             .map(|(p, _)| p.clone())
             .collect();
         let mut out: Vec<Out> = peers.iter().filter_map(|p| self.send(p)).collect();
@@ -271,21 +282,19 @@ impl Core {
         let mut resend = Vec::new();
         let mut reroute = Vec::new();
         for (p, l) in self.links.iter_mut() {
-            let expired: Vec<u64> = l
+            if !l
                 .inflight
-                .iter()
-                .filter(|(_, b)| now.saturating_sub(b.sent_at) >= rto)
-                .map(|(&s, _)| s)
-                .collect();
-            if expired.is_empty() {
+                .values()
+                .any(|b| now.saturating_sub(b.sent_at) >= rto)
+            {
                 continue;
             }
+            // The younger batches are likely lost too: resending them all now leaves
+            // one batch in flight, so a dead link costs one message per rto_ms.
             l.failures += 1;
-            for s in expired {
-                if let Some(b) = l.inflight.remove(&s) {
-                    l.down.extend(b.down);
-                    reroute.extend(b.up);
-                }
+            for b in std::mem::take(&mut l.inflight).into_values() {
+                l.down.extend(b.down);
+                reroute.extend(b.up);
             }
             resend.push(p.clone());
         }

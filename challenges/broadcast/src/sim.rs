@@ -179,8 +179,8 @@ impl World {
         self.split = false;
     }
 
-    /// One of Maelstrom's partitions: a node alone, random halves, or overlapping
-    /// majorities around a ring.
+    /// One of Maelstrom's partitions (a node alone, random halves, overlapping
+    /// majorities around a ring), or a random one-way split, harsher than Maelstrom.
     fn partition(&mut self) {
         let n = self.nodes.len();
         let mut order: Vec<usize> = (0..n).collect();
@@ -192,17 +192,20 @@ impl World {
         for (k, &i) in order.iter().enumerate() {
             pos[i] = k;
         }
-        let kind = self.rng.below(3);
+        let kind = self.rng.below(4);
         for a in 0..n {
             for b in 0..n {
-                self.conn[a][b] = match kind {
-                    0 => (pos[a] == 0) == (pos[b] == 0),
-                    1 => (pos[a] < n / 2) == (pos[b] < n / 2),
-                    _ => {
-                        let d = pos[a].abs_diff(pos[b]);
-                        d.min(n - d) <= n / 2 / 2 + (n % 2)
-                    }
-                };
+                self.conn[a][b] = a == b
+                    || match kind {
+                        0 => (pos[a] == 0) == (pos[b] == 0),
+                        1 => (pos[a] < n / 2) == (pos[b] < n / 2),
+                        2 => {
+                            let d = pos[a].abs_diff(pos[b]);
+                            d.min(n - d) <= n / 2 / 2 + (n % 2)
+                        }
+                        // One-way links: requests get through, answers do not.
+                        _ => self.rng.below(2) == 0,
+                    };
             }
         }
         self.split = true;
@@ -478,6 +481,24 @@ mod tests {
     #[test]
     fn stage_e_is_cheaper_and_fast_enough() {
         efficient("BROADCAST_E_ARGS", 0.7, 800, 1200);
+    }
+
+    #[test]
+    fn every_stage_survives_frequent_partitions() {
+        for var in ["BROADCAST_ABC_ARGS", "BROADCAST_D_ARGS", "BROADCAST_E_ARGS"] {
+            for hubs in [1, 3] {
+                let cfg = Config { hubs, ..stage(var) };
+                for seed in 0..30 {
+                    let opts = Opts::new(25, 100.0, 100, seed).partitions(1_000 + seed * 97);
+                    let r = run(&cfg, &opts);
+                    assert!(
+                        r.lost.is_empty(),
+                        "{var} hubs {hubs} seed {seed} lost {:?}",
+                        r.lost
+                    );
+                }
+            }
+        }
     }
 
     #[test]
