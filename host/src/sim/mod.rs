@@ -203,7 +203,9 @@ struct Run<'a> {
     undeliverable: BTreeMap<String, u64>,
     outs: Vec<Output>,
     events: u64,
+    /// On a terminal: when progress was last shown (or the run began).
     progress: Option<Instant>,
+    progress_shown: bool,
 }
 
 pub fn main(args: TestArgs) -> Result<i32> {
@@ -293,7 +295,8 @@ impl<'a> Run<'a> {
             undeliverable: BTreeMap::new(),
             outs: Vec::new(),
             events: 0,
-            progress: (cfg.wall_clock() && std::io::stderr().is_terminal()).then(Instant::now),
+            progress: std::io::stderr().is_terminal().then(Instant::now),
+            progress_shown: false,
         };
         let ids: Vec<String> = cfg.nodes.clone();
         let calls: Vec<(usize, Value)> = (0..n)
@@ -335,7 +338,7 @@ impl<'a> Run<'a> {
         self.failures.append(&mut self.faults);
         self.failures.extend(self.backend.shutdown());
         let mut warnings = Vec::new();
-        if self.progress.is_some() {
+        if self.progress_shown {
             eprintln!();
         }
         for (dest, n) in &self.undeliverable {
@@ -381,10 +384,13 @@ impl<'a> Run<'a> {
 
     fn show_progress(&mut self) {
         let Some(last) = self.progress else { return };
-        if last.elapsed().as_millis() < 500 {
+        // Quick simulations print nothing; long and real-time runs tick twice a second.
+        let wait = if self.progress_shown { 500 } else { 1000 };
+        if last.elapsed().as_millis() < wait {
             return;
         }
         self.progress = Some(Instant::now());
+        self.progress_shown = true;
         let ops = self.clients.history.invocations().count();
         let (servers, all) = self.net.counts();
         eprint!(

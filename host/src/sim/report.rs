@@ -89,7 +89,7 @@ pub fn result(cfg: &Config, o: &Outcome, wall: Duration, store: &Path) -> Value 
             "clients": cfg.concurrency,
             "seconds": o.end_ns as f64 / 1e9,
             "events": o.events,
-            "real-time": matches!(cfg.target, Target::Bin { .. }),
+            "real-time": cfg.wall_clock(),
         }),
     );
     r.insert(
@@ -161,7 +161,7 @@ pub fn print_summary(cfg: &Config, o: &Outcome, r: &Value, store: &Path) {
     }
     let secs = r["sim"]["seconds"].as_f64().unwrap_or(0.0);
     let wall = r["wall"]["seconds"].as_f64().unwrap_or(0.0);
-    if matches!(cfg.target, Target::Wasm { .. }) {
+    if !cfg.wall_clock() {
         println!(
             "  time     {secs:.1} s simulated in {wall:.2} s ({:.0}x real time)",
             secs / wall.max(1e-9)
