@@ -475,12 +475,13 @@ impl<'a> Run<'a> {
                 }
             }
             Event::FinalOps => {
-                if let Some(op) = self.workload.final_op() {
-                    self.phase = Phase::Final;
-                    for t in 0..self.clients.workers.len() {
-                        self.invoke(t, op.clone(), true);
+                self.phase = Phase::Final;
+                for t in 0..self.clients.workers.len() {
+                    if let Some(op) = self.workload.final_op(t) {
+                        self.invoke(t, op, true);
                     }
                 }
+                self.after_completion();
             }
         }
         Ok(())
@@ -690,7 +691,7 @@ impl<'a> Run<'a> {
         }
         match self.clients.random_free(&mut self.rng) {
             Some(t) => {
-                let op = self.workload.next_op(&mut self.rng);
+                let op = self.workload.next_op(t, &mut self.rng);
                 self.invoke(t, op, false);
                 // Uniform in [0, 2/rate): `rate` operations per second on average.
                 let gap = self.rng.below((2e9 / self.cfg.rate) as u64);
@@ -723,7 +724,7 @@ impl<'a> Run<'a> {
                 self.generate();
             }
             Phase::Drain if self.clients.all_free() => {
-                if self.workload.final_op().is_some() {
+                if self.workload.final_op(0).is_some() {
                     // As Maelstrom: heal the network, let the nodes converge, then read.
                     if let Some(nem) = &mut self.nemesis {
                         nem.heal(self.now, &self.cfg.nodes);

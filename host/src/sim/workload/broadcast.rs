@@ -102,7 +102,7 @@ impl Workload for Broadcast {
         Some(json!({"type": "topology", "topology": self.topology}))
     }
 
-    fn next_op(&mut self, rng: &mut Rng) -> Op {
+    fn next_op(&mut self, _: usize, rng: &mut Rng) -> Op {
         if rng.below(2) == 0 {
             let v = self.next_value;
             self.next_value += 1;
@@ -118,7 +118,7 @@ impl Workload for Broadcast {
         }
     }
 
-    fn final_op(&self) -> Option<Op> {
+    fn final_op(&self, _: usize) -> Option<Op> {
         Some(Op {
             f: "read",
             value: Value::Null,

@@ -14,7 +14,7 @@ pub fn new(_: &super::Options) -> Result<Box<dyn Workload>> {
 }
 
 impl Workload for Echo {
-    fn next_op(&mut self, rng: &mut Rng) -> Op {
+    fn next_op(&mut self, _: usize, rng: &mut Rng) -> Op {
         Op {
             f: "echo",
             value: json!(format!("Please echo {}", rng.below(128))),

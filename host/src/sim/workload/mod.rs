@@ -97,11 +97,12 @@ pub trait Workload {
     fn setup(&self, _node: usize) -> Option<Value> {
         None
     }
-    /// The next operation of the main phase.
-    fn next_op(&mut self, rng: &mut Rng) -> Op;
-    /// The operation every client performs once after the quiet period, if the
-    /// workload has a final phase.
-    fn final_op(&self) -> Option<Op> {
+    /// The next operation of the main phase, for the free client thread `thread`
+    /// (which talks to node `thread % nodes`).
+    fn next_op(&mut self, thread: usize, rng: &mut Rng) -> Op;
+    /// The operation client thread `thread` performs once after the quiet period,
+    /// if the workload has a final phase.
+    fn final_op(&self, _thread: usize) -> Option<Op> {
         None
     }
     /// The request body for `op` (the client adds `msg_id`).

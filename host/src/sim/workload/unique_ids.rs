@@ -15,7 +15,7 @@ pub fn new(_: &super::Options) -> Result<Box<dyn Workload>> {
 }
 
 impl Workload for UniqueIds {
-    fn next_op(&mut self, _: &mut Rng) -> Op {
+    fn next_op(&mut self, _: usize, _: &mut Rng) -> Op {
         Op {
             f: "generate",
             value: Value::Null,
