@@ -274,3 +274,105 @@ fn shell_quote(s: &str) -> String {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TestArgs,
+    }
+
+    fn config(words: &[&str]) -> Result<Config> {
+        let cli = Cli::try_parse_from(std::iter::once("test").chain(words.iter().copied()))?;
+        Config::from_args(cli.args)
+    }
+
+    #[test]
+    fn words_anywhere_are_the_node_and_a_bare_separator_is_dropped() {
+        let c = config(&[
+            "-w",
+            "broadcast",
+            "--bin",
+            "./host",
+            "--node-count",
+            "25",
+            "run",
+            "challenges/broadcast.wasm",
+            "--rate",
+            "100",
+            "--",
+            "--batch-ms",
+            "300",
+        ])
+        .unwrap();
+        let Target::Bin { program, args } = &c.target else {
+            panic!("not --bin")
+        };
+        assert_eq!(program, &PathBuf::from("./host"));
+        assert_eq!(
+            args,
+            &["run", "challenges/broadcast.wasm", "--batch-ms", "300"]
+        );
+        assert_eq!((c.nodes.len(), c.rate, c.concurrency), (25, 100.0, 25));
+        assert_eq!(c.nodes[0], "n0");
+    }
+
+    #[test]
+    fn wasm_path_then_guest_arguments_and_maelstrom_defaults() {
+        let c = config(&[
+            "x.wasm",
+            "-w",
+            "echo",
+            "--concurrency",
+            "2n",
+            "--",
+            "--k",
+            "1",
+        ])
+        .unwrap();
+        let Target::Wasm { path, args } = &c.target else {
+            panic!("not wasm")
+        };
+        assert_eq!(
+            (path.to_str(), args.as_slice()),
+            (Some("x.wasm"), &["--k".to_string(), "1".into()][..])
+        );
+        // Maelstrom's defaults: nodes n1..n5, 60 s, 5 ops/s, no latency.
+        assert_eq!(c.nodes, ["n1", "n2", "n3", "n4", "n5"]);
+        assert_eq!(
+            (c.concurrency, c.time_limit_ns, c.rate),
+            (10, 60_000_000_000, 5.0)
+        );
+        assert_eq!(c.latency.mean_ms, 0);
+        assert!(!c.partitions);
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        assert!(config(&["-w", "echo"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--concurrency", "0"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--nemesis", "kill"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--availability", "2"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--topology", "ring"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--latency-dist", "normal"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--node-count", "0"]).is_err());
+    }
+
+    #[test]
+    fn the_replay_command_is_canonical() {
+        let a = config(&["-w", "echo", "x.wasm", "--seed", "4"]).unwrap();
+        let b = config(&["--seed", "4", "x.wasm", "--rate", "5", "-w", "echo"]).unwrap();
+        assert_eq!(a.command, b.command);
+        assert!(a.command.ends_with(" --seed 4 x.wasm"), "{}", a.command);
+        let c = config(&["-w", "echo", "x.wasm", "--", "--odd arg"]).unwrap();
+        assert!(
+            c.command.ends_with(" -- x.wasm '--odd arg'"),
+            "{}",
+            c.command
+        );
+    }
+}
