@@ -63,6 +63,9 @@ impl Config {
         let mut c = Config::default();
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
+            if a == "--" {
+                continue;
+            }
             let Some(name) = a.strip_prefix("--") else {
                 eprintln!("broadcast: ignoring argument {a:?}");
                 continue;
@@ -593,6 +596,7 @@ mod tests {
     fn arguments_are_parsed_and_bad_ones_ignored() {
         let c = Config::from_args(
             [
+                "--",
                 "--down-ms=250",
                 "--hubs",
                 "0",
@@ -601,11 +605,14 @@ mod tests {
                 "stray",
                 "--frob",
                 "1",
+                "--up-ms",
+                "5",
             ]
             .map(String::from),
         );
         assert_eq!(c.down_ms, 250);
         assert_eq!(c.hubs, 1);
         assert_eq!(c.rto_ms, Config::default().rto_ms);
+        assert_eq!(c.up_ms, 5);
     }
 }
