@@ -213,7 +213,7 @@ impl Clients {
         let Some(thread) = self.thread_of(client) else {
             return false;
         };
-        let Ok(body) = serde_json::from_str::<Value>(body) else {
+        let Ok(mut body) = serde_json::from_str::<Value>(body) else {
             return false;
         };
         let Some(p) = &self.workers[thread].pending else {
@@ -242,7 +242,7 @@ impl Clients {
                 workload.request(&p.op)["type"].as_str().unwrap_or(f)
             );
             let checked = if kind == expected {
-                workload.reply_value(&p.op, &body)
+                workload.reply_value(&p.op, &mut body)
             } else {
                 Err(format!("expected a reply of type {expected:?}"))
             };

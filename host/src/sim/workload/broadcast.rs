@@ -7,7 +7,7 @@
 
 use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{secs, Context, Op, Options, Valid, Verdict, Workload};
 use crate::sim::client::{Entry, History, Kind};
@@ -132,11 +132,11 @@ impl Workload for Broadcast {
         }
     }
 
-    fn reply_value(&self, op: &Op, reply: &Value) -> Result<Value, String> {
+    fn reply_value(&self, op: &Op, reply: &mut Value) -> Result<Value, String> {
         match op.f {
             "broadcast" => Ok(op.value.clone()),
-            _ => match reply.get("messages") {
-                Some(Value::Array(m)) => Ok(Value::Array(m.clone())),
+            _ => match reply.get_mut("messages") {
+                Some(m @ Value::Array(_)) => Ok(m.take()),
                 _ => Err("a read_ok must have a \"messages\" array".to_string()),
             },
         }
@@ -169,6 +169,41 @@ impl At {
     }
 }
 
+/// The integers one read returned: a bitset for the small dense values the
+/// generator hands out, a hash set for anything else.
+#[derive(Default)]
+struct Seen {
+    bits: Vec<u64>,
+    other: HashSet<u64>,
+}
+
+impl Seen {
+    const DENSE: u64 = 1 << 24;
+
+    /// False if `v` was already there.
+    fn insert(&mut self, v: u64) -> bool {
+        if v >= Self::DENSE {
+            return self.other.insert(v);
+        }
+        let (w, b) = ((v / 64) as usize, v % 64);
+        if w >= self.bits.len() {
+            self.bits.resize(w + 1, 0);
+        }
+        let fresh = self.bits[w] & (1 << b) == 0;
+        self.bits[w] |= 1 << b;
+        fresh
+    }
+
+    fn contains(&self, v: u64) -> bool {
+        if v >= Self::DENSE {
+            return self.other.contains(&v);
+        }
+        self.bits
+            .get((v / 64) as usize)
+            .is_some_and(|w| w & (1 << (v % 64)) != 0)
+    }
+}
+
 #[derive(Default)]
 struct Element {
     added: Option<At>,
@@ -183,39 +218,60 @@ fn ms(ns: u64) -> u64 {
 }
 
 fn check(history: &History, ctx: &Context, node_count: usize) -> Verdict {
-    let mut elements: BTreeMap<u64, Element> = BTreeMap::new();
+    // Elements in the order their broadcasts began; every ok read visits them all,
+    // so they sit in a vector and each read's values in a bitset.
+    let mut tracked: Vec<(u64, Element)> = Vec::new();
+    let mut slot: HashMap<u64, usize> = HashMap::new();
     let mut dups: BTreeMap<String, usize> = BTreeMap::new();
-    let mut final_reads: Vec<(usize, HashSet<u64>)> = Vec::new();
+    let mut final_reads: Vec<(usize, Seen)> = Vec::new();
     for e in &history.entries {
         match (e.f, e.kind) {
             ("broadcast", Kind::Invoke) => {
                 if let Some(v) = e.value.as_u64() {
-                    elements.entry(v).or_default().added = Some(At::of(e));
+                    let el = Element {
+                        added: Some(At::of(e)),
+                        ..Default::default()
+                    };
+                    match slot.get(&v) {
+                        Some(&i) => tracked[i].1 = el,
+                        None => {
+                            slot.insert(v, tracked.len());
+                            tracked.push((v, el));
+                        }
+                    }
                 }
             }
             ("broadcast", Kind::Ok) => {
-                if let Some(el) = e.value.as_u64().and_then(|v| elements.get_mut(&v)) {
-                    el.known.get_or_insert(At::of(e));
+                if let Some(&i) = e.value.as_u64().and_then(|v| slot.get(&v)) {
+                    tracked[i].1.known.get_or_insert(At::of(e));
                 }
             }
             ("read", Kind::Ok) => {
                 let Some(inv) = e.invoke.map(|i| At::of(&history.entries[i])) else {
                     continue;
                 };
-                let mut seen = HashSet::new();
-                let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-                for m in e.value.as_array().into_iter().flatten() {
-                    if let Some(v) = m.as_u64() {
-                        seen.insert(v);
+                let values = e.value.as_array().map(Vec::as_slice).unwrap_or(&[]);
+                let mut seen = Seen::default();
+                let mut repeated = false;
+                for m in values {
+                    match m.as_u64() {
+                        Some(v) => repeated |= !seen.insert(v),
+                        None => repeated = true,
                     }
-                    *counts.entry(m.to_string()).or_default() += 1;
                 }
-                for (k, c) in counts.into_iter().filter(|(_, c)| *c > 1) {
-                    let d = dups.entry(k).or_default();
-                    *d = (*d).max(c);
+                if repeated {
+                    // Rare: count exactly, by JSON text, as Jepsen keys them.
+                    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+                    for m in values {
+                        *counts.entry(m.to_string()).or_default() += 1;
+                    }
+                    for (k, c) in counts.into_iter().filter(|(_, c)| *c > 1) {
+                        let d = dups.entry(k).or_default();
+                        *d = (*d).max(c);
+                    }
                 }
-                for (v, el) in elements.iter_mut() {
-                    if seen.contains(v) {
+                for (v, el) in tracked.iter_mut() {
+                    if seen.contains(*v) {
                         el.known.get_or_insert(At::of(e));
                         if el.last_present.is_none_or(|p| p.index < inv.index) {
                             el.last_present = Some(inv);
@@ -231,6 +287,7 @@ fn check(history: &History, ctx: &Context, node_count: usize) -> Verdict {
             _ => {}
         }
     }
+    let elements: BTreeMap<u64, Element> = tracked.into_iter().collect();
 
     let idx = |a: Option<At>| a.map(|a| a.index as i64).unwrap_or(-1);
     let mut stable = Vec::new();
@@ -349,12 +406,7 @@ fn check(history: &History, ctx: &Context, node_count: usize) -> Verdict {
     }
 }
 
-fn describe_lost(
-    v: u64,
-    el: &Element,
-    final_reads: &[(usize, HashSet<u64>)],
-    ctx: &Context,
-) -> String {
+fn describe_lost(v: u64, el: &Element, final_reads: &[(usize, Seen)], ctx: &Context) -> String {
     let mut s = format!("value {v} was lost: ");
     if let Some(a) = el.added {
         s += &format!("broadcast to {} at {}", ctx.node(a.node), secs(a.time));
@@ -381,7 +433,7 @@ fn describe_lost(
     }
     let mut missing: Vec<&str> = final_reads
         .iter()
-        .filter(|(_, seen)| !seen.contains(&v))
+        .filter(|(_, seen)| !seen.contains(v))
         .map(|(n, _)| ctx.node(*n))
         .collect();
     missing.dedup();

@@ -25,10 +25,10 @@ impl Workload for Echo {
         json!({"type": "echo", "echo": op.value})
     }
 
-    fn reply_value(&self, _: &Op, reply: &Value) -> Result<Value, String> {
+    fn reply_value(&self, _: &Op, reply: &mut Value) -> Result<Value, String> {
         reply
-            .get("echo")
-            .cloned()
+            .get_mut("echo")
+            .map(Value::take)
             .ok_or_else(|| "an echo_ok must have an \"echo\" field".to_string())
     }
 

@@ -108,8 +108,9 @@ pub trait Workload {
     /// The request body for `op` (the client adds `msg_id`).
     fn request(&self, op: &Op) -> Value;
     /// The value an `ok` completion records, from the reply body (whose type was
-    /// already checked); `Err(why)` if the reply is malformed.
-    fn reply_value(&self, op: &Op, reply: &Value) -> Result<Value, String>;
+    /// already checked; take what is kept out of it rather than copy it);
+    /// `Err(why)`, leaving the body whole, if the reply is malformed.
+    fn reply_value(&self, op: &Op, reply: &mut Value) -> Result<Value, String>;
     /// Operations that cannot have taken effect when they time out (reads).
     fn idempotent(&self, _f: &str) -> bool {
         false

@@ -26,10 +26,10 @@ impl Workload for UniqueIds {
         json!({"type": "generate"})
     }
 
-    fn reply_value(&self, _: &Op, reply: &Value) -> Result<Value, String> {
+    fn reply_value(&self, _: &Op, reply: &mut Value) -> Result<Value, String> {
         reply
-            .get("id")
-            .cloned()
+            .get_mut("id")
+            .map(Value::take)
             .ok_or_else(|| "a generate_ok must have an \"id\" field".to_string())
     }
 
