@@ -488,6 +488,86 @@ mod tests {
         assert!(topology("ring", &names(3)).is_err());
     }
 
+    /// A history, one (kind, f, value, second, node) per entry; a completion
+    /// completes the latest open invocation on the same node.
+    fn history(ops: &[(Kind, &'static str, Value, u64, usize)]) -> History {
+        let mut h = History::default();
+        let mut open: Vec<(usize, usize)> = Vec::new();
+        for (kind, f, value, sec, node) in ops.iter().cloned() {
+            let index = h.entries.len();
+            let invoke = if kind == Kind::Invoke {
+                open.push((node, index));
+                None
+            } else {
+                let at = open.iter().rposition(|(n, _)| *n == node).unwrap();
+                Some(open.remove(at).1)
+            };
+            h.entries.push(Entry {
+                index,
+                kind,
+                process: node as u64,
+                node,
+                f,
+                value,
+                time: sec * 1_000_000_000,
+                error: None,
+                is_final: false,
+                invoke,
+            });
+        }
+        h
+    }
+
+    #[test]
+    fn set_full_finds_lost_stable_stale_never_read_and_duplicates() {
+        use Kind::*;
+        let h = history(&[
+            (Invoke, "broadcast", json!(0), 0, 0),
+            (Ok, "broadcast", json!(0), 1, 0),
+            (Invoke, "broadcast", json!(1), 2, 0),
+            (Ok, "broadcast", json!(1), 3, 0),
+            (Invoke, "read", Value::Null, 4, 1),
+            (Ok, "read", json!([0]), 5, 1),
+            (Invoke, "read", Value::Null, 6, 0),
+            (Ok, "read", json!([0, 1, 1]), 7, 0),
+            (Invoke, "broadcast", json!(2), 8, 2),
+            (Info, "broadcast", json!(2), 9, 2),
+            (Invoke, "read", Value::Null, 10, 1),
+            (Ok, "read", json!([1]), 11, 1),
+        ]);
+        let nodes = names(3);
+        let v = check(&h, &Context { nodes: &nodes }, 3);
+        assert_eq!(v.valid, Valid::False);
+        let r = Value::Object(v.result);
+        assert_eq!(r["lost"], json!([0]));
+        assert_eq!(r["stable-count"], 1);
+        assert_eq!(r["stale"], json!([1]));
+        // Stable from just after the last read missing it (4 s) minus known (3 s).
+        assert_eq!(r["stable-latencies"]["1"], 1000);
+        assert_eq!(r["never-read"], json!([2]));
+        assert_eq!(r["duplicated"], json!({"1": 2}));
+        assert!(
+            v.problems[0].starts_with("value 0 was lost"),
+            "{:?}",
+            v.problems
+        );
+        assert!(v.problems[0].contains("missing from n1's read at 10.000 s"));
+    }
+
+    #[test]
+    fn nothing_stable_is_unknown() {
+        use Kind::*;
+        let h = history(&[
+            (Invoke, "broadcast", json!(0), 0, 0),
+            (Info, "broadcast", json!(0), 5, 0),
+        ]);
+        let nodes = names(1);
+        assert_eq!(
+            check(&h, &Context { nodes: &nodes }, 1).valid,
+            Valid::Unknown
+        );
+    }
+
     #[test]
     fn quantiles_as_jepsen() {
         let q = quantiles(&[5, 1, 3, 2, 4]).unwrap();
