@@ -27,6 +27,7 @@ use serde_json::{json, Value};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use client::Clients;
@@ -223,11 +224,11 @@ pub fn main(args: TestArgs) -> Result<i32> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let store = store_root
-        .join(&cfg.workload)
-        .join(format!("{stamp}-seed{}", cfg.seed));
-    std::fs::create_dir_all(&store)
-        .with_context(|| format!("cannot create the log directory {}", store.display()))?;
+    let store = new_run_dir(
+        &store_root.join(&cfg.workload),
+        &format!("{stamp}-seed{}", cfg.seed),
+    )?;
+    link_latest(&store_root, &store);
     // Node seeds come first from the run's generator, so they depend on the seed alone.
     let seeds: Vec<u64> = cfg.nodes.iter().map(|_| rng.next_u64()).collect();
     let backend: Box<dyn Backend> = match &cfg.target {
@@ -248,6 +249,34 @@ pub fn main(args: TestArgs) -> Result<i32> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(if result["valid"] == json!(true) { 0 } else { 1 })
+}
+
+/// A fresh directory for this run's logs: `name`, or `name-2`, ... if taken.
+fn new_run_dir(parent: &std::path::Path, name: &str) -> Result<PathBuf> {
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create the log directory {}", parent.display()))?;
+    let mut k = 1;
+    loop {
+        let dir = match k {
+            1 => parent.join(name),
+            _ => parent.join(format!("{name}-{k}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => k += 1,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        }
+    }
+}
+
+/// STORE/latest points at the newest run, as in Maelstrom; best effort.
+fn link_latest(root: &std::path::Path, run: &std::path::Path) {
+    #[cfg(unix)]
+    if let Ok(rel) = run.strip_prefix(root) {
+        let latest = root.join("latest");
+        let _ = std::fs::remove_file(&latest);
+        let _ = std::os::unix::fs::symlink(rel, &latest);
+    }
 }
 
 impl<'a> Run<'a> {

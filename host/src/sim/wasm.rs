@@ -4,7 +4,8 @@
 //! own log file.
 
 use anyhow::{Context, Result};
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use crate::node::{Effect, Environment, Logs, Node, NodeOptions};
 
 pub struct Cluster {
     nodes: Vec<Node>,
+    logs: Vec<PathBuf>,
     clock: Arc<AtomicU64>,
     effects: Vec<Effect>,
 }
@@ -49,12 +51,23 @@ impl Cluster {
             .collect::<Result<Vec<_>>>()?;
         Ok(Cluster {
             nodes,
+            logs: cfg
+                .nodes
+                .iter()
+                .map(|n| logs.join(format!("{n}.log")))
+                .collect(),
             clock,
             effects: Vec::new(),
         })
     }
 
-    fn collect(&mut self, node: usize, r: Result<(), crate::node::Crash>, out: &mut Vec<Output>) {
+    fn collect(
+        &mut self,
+        node: usize,
+        now: u64,
+        r: Result<(), crate::node::Crash>,
+        out: &mut Vec<Output>,
+    ) {
         for e in self.effects.drain(..) {
             out.push(match e {
                 Effect::Send { dest, body } => Output::Send { node, dest, body },
@@ -64,6 +77,17 @@ impl Cluster {
             });
         }
         if let Err(crash) = r {
+            // The node's own log should say why it started over.
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&self.logs[node])
+            {
+                let _ = writeln!(
+                    f,
+                    "host: at {:.3} s the node crashed and was restarted: {crash}",
+                    now as f64 / 1e9
+                );
+            }
             out.push(Output::Crashed {
                 node,
                 error: format!(
@@ -86,14 +110,14 @@ impl Backend for Cluster {
     ) -> Result<()> {
         self.clock.store(now, Ordering::Relaxed);
         let r = self.nodes[node].on_message(src, &msg.body, &mut self.effects);
-        self.collect(node, r, out);
+        self.collect(node, now, r, out);
         Ok(())
     }
 
     fn fire(&mut self, node: usize, id: u64, now: u64, out: &mut Vec<Output>) -> Result<()> {
         self.clock.store(now, Ordering::Relaxed);
         let r = self.nodes[node].on_timer(id, &mut self.effects);
-        self.collect(node, r, out);
+        self.collect(node, now, r, out);
         Ok(())
     }
 
