@@ -63,7 +63,7 @@ unique-ids: all
 # Guest arguments per broadcast stage (the knobs of challenges/broadcast, see its README).
 BROADCAST_ABC_ARGS ?=
 BROADCAST_D_ARGS   ?= --down-ms 150
-BROADCAST_E_ARGS   ?= --up-ms 800 --down-ms 800 --lead-ms 250 --rto-ms 3500 --ack-ms 2000
+BROADCAST_E_ARGS   ?= --up-ms 700 --down-ms 700 --lead-ms 300 --rto-ms 3500 --ack-ms 2000
 
 broadcast-a: all
 	$(call grade,broadcast-a,broadcast,-w broadcast --node-count 1 --time-limit 20 --rate 10,$(BROADCAST_ABC_ARGS))
