@@ -511,3 +511,36 @@ fn nodes_can_use_maelstroms_kv_services() {
         assert_eq!(o.json["net"]["servers"]["msg-count"], 4 * ops, "{service}");
     }
 }
+
+#[test]
+fn crashes_are_reported_and_the_node_goes_on() {
+    let o = test(&[
+        "-w",
+        "echo",
+        "--node-count",
+        "2",
+        "--time-limit",
+        "20",
+        "--seed",
+        "3",
+        &fixture("crashy"),
+    ]);
+    // The crashed requests end indeterminate, so the echo check fails on them...
+    assert_invalid(&o);
+    let crashes = o.json["crashes"]["count"].as_u64().unwrap();
+    assert!(crashes > 0);
+    assert_eq!(o.json["stats"]["info-count"], crashes);
+    let first = &o.json["crashes"]["first"][0];
+    assert!(
+        first["error"].as_str().unwrap().contains("panicked"),
+        "{first}"
+    );
+    // ...while the restarted nodes answered everything else.
+    let ok = o.json["stats"]["ok-count"].as_u64().unwrap();
+    assert_eq!(ok + crashes, o.json["stats"]["count"].as_u64().unwrap());
+    assert!(ok > crashes);
+    let log = Path::new(o.json["wall"]["logs"].as_str().unwrap())
+        .join(format!("{}.log", first["node"].as_str().unwrap()));
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("the node crashed and was restarted"), "{log}");
+}

@@ -107,12 +107,27 @@ fn per_op(net: &Value, kind: &str) -> String {
     }
 }
 
+/// Prints the summary; a closed stdout (`| head`) is not an error.
 pub fn print_summary(cfg: &Config, o: &Outcome, r: &Value, store: &Path) {
+    use std::io::Write;
+    let text = summary(cfg, o, r, store);
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn summary(cfg: &Config, o: &Outcome, r: &Value, store: &Path) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    macro_rules! say {
+        ($($t:tt)*) => {
+            let _ = writeln!(out, $($t)*);
+        };
+    }
     let node = match &cfg.target {
         Target::Wasm { path, .. } => path.display().to_string(),
         Target::Bin { program, .. } => format!("--bin {}", program.display()),
     };
-    println!(
+    say!(
         "host test -w {}: {} nodes of {node}, {} clients, seed {}",
         cfg.workload,
         cfg.nodes.len(),
@@ -120,7 +135,7 @@ pub fn print_summary(cfg: &Config, o: &Outcome, r: &Value, store: &Path) {
         cfg.seed
     );
     let s = &r["stats"];
-    println!(
+    say!(
         "  ops      {} completed: {} ok, {} fail, {} info; {:.2}% ok",
         s["count"],
         s["ok-count"],
@@ -128,14 +143,14 @@ pub fn print_summary(cfg: &Config, o: &Outcome, r: &Value, store: &Path) {
         s["info-count"],
         100.0 * r["availability"]["ok-fraction"].as_f64().unwrap_or(0.0)
     );
-    println!(
+    say!(
         "  net      {}; {}; {}",
         per_op(&r["net"], "all"),
         per_op(&r["net"], "clients"),
         per_op(&r["net"], "servers")
     );
     for line in &o.verdict.summary {
-        println!("  {line}");
+        say!("  {line}");
     }
     if cfg.partitions {
         let parts = o
@@ -143,48 +158,53 @@ pub fn print_summary(cfg: &Config, o: &Outcome, r: &Value, store: &Path) {
             .iter()
             .filter(|e| e["f"] == "start-partition")
             .count();
-        println!("  nemesis  {parts} partitions (shapes and grudges in the JSON)");
+        say!("  nemesis  {parts} partitions (shapes and grudges in the JSON)");
     }
     if o.crash_count > 0 {
-        println!("  crashes  {} (the nodes restarted); first:", o.crash_count);
+        say!("  crashes  {} (the nodes restarted); first:", o.crash_count);
         for c in o.crashes.iter().take(3) {
-            println!(
-                "    {} at {:.3} s: {}",
-                c["node"].as_str().unwrap_or("?"),
+            // The cause only; the backtrace is in the JSON and the node's log.
+            let node = c["node"].as_str().unwrap_or("?");
+            let error = c["error"].as_str().unwrap_or("");
+            say!(
+                "    {node} at {:.3} s: {} (backtrace in {node}.log)",
                 c["time"].as_f64().unwrap_or(0.0),
-                c["error"].as_str().unwrap_or("").replace('\n', "\n      ")
+                error.lines().next().unwrap_or("").trim()
             );
         }
     }
     for w in &o.warnings {
-        println!("  warning: {w}");
+        say!("  warning: {w}");
     }
     let secs = r["sim"]["seconds"].as_f64().unwrap_or(0.0);
     let wall = r["wall"]["seconds"].as_f64().unwrap_or(0.0);
     if !cfg.wall_clock() {
-        println!(
+        say!(
             "  time     {secs:.1} s simulated in {wall:.2} s ({:.0}x real time)",
             secs / wall.max(1e-9)
         );
     } else {
-        println!("  time     {wall:.1} s");
+        say!("  time     {wall:.1} s");
     }
-    println!("  logs     {}/", store.display());
+    say!("  logs     {}/", store.display());
     match &r["valid"] {
-        Value::Bool(true) => println!("VALID (seed {})", cfg.seed),
+        Value::Bool(true) => {
+            say!("VALID (seed {})", cfg.seed);
+        }
         v => {
             let word = if v == &json!("unknown") {
                 "UNKNOWN"
             } else {
                 "INVALID"
             };
-            println!("{word} (seed {}):", cfg.seed);
+            say!("{word} (seed {}):", cfg.seed);
             for p in r["problems"].as_array().into_iter().flatten() {
-                println!("  - {}", p.as_str().unwrap_or(""));
+                say!("  - {}", p.as_str().unwrap_or(""));
             }
         }
     }
-    println!("replay: {}", cfg.command);
+    say!("replay: {}", cfg.command);
+    out
 }
 
 /// The client history, one operation per line, next to the node logs.
