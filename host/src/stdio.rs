@@ -1,16 +1,19 @@
 //! Driver 1, `host run`: one node on real time, speaking Maelstrom's protocol as JSON
 //! lines on stdin and stdout. A reader thread feeds lines through a channel so the
 //! main loop can wait for "the next line or the next timer, whichever comes first";
-//! output is buffered and flushed whenever no more input is ready, which batches a
-//! burst of messages without delaying any reply.
+//! the lines cross in batches, one per read from the pipe, because a thread hand-off
+//! per line cost more than running the message through the guest. Output is
+//! buffered and flushed whenever no more input is ready, which batches a burst of
+//! messages without delaying any reply.
 
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::io::{BufRead, Write};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::io::{Read, Write};
+use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use crate::node::{Effect, Node};
@@ -18,14 +21,15 @@ use crate::node::{Effect, Node};
 /// One line from Maelstrom: the body stays raw and reaches the guest untouched.
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    src: String,
+    #[serde(borrow)]
+    src: Cow<'a, str>,
     #[serde(borrow)]
     body: &'a RawValue,
 }
 
 /// Serves `node` until stdin closes.
 pub fn serve(mut node: Node) -> Result<()> {
-    let lines = spawn_reader();
+    let mut lines = spawn_reader();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
     let mut timers = Timers::default();
@@ -33,7 +37,7 @@ pub fn serve(mut node: Node) -> Result<()> {
     let mut pending_output = false;
     loop {
         // Fire what is due before waiting again.
-        while let Some(id) = timers.pop_due(Instant::now()) {
+        while let Some(id) = timers.pop_due() {
             report(node.on_timer(id, &mut effects));
             pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
         }
@@ -94,15 +98,18 @@ fn apply(
     out: &mut impl Write,
 ) -> Result<bool> {
     let mut wrote = false;
-    let src = serde_json::to_string(node.id().unwrap_or(""))?;
     for e in effects.drain(..) {
         match e {
             Effect::Send { dest, body } => {
-                writeln!(
-                    out,
-                    r#"{{"src":{src},"dest":{},"body":{body}}}"#,
-                    serde_json::to_string(&dest)?
-                )?;
+                // Written piecewise: this runs once per message sent, so no formatting
+                // machinery and no temporary strings.
+                out.write_all(br#"{"src":"#)?;
+                serde_json::to_writer(&mut *out, node.id().unwrap_or(""))?;
+                out.write_all(br#","dest":"#)?;
+                serde_json::to_writer(&mut *out, &dest)?;
+                out.write_all(br#","body":"#)?;
+                out.write_all(body.as_bytes())?;
+                out.write_all(b"}\n")?;
                 wrote = true;
             }
             Effect::SetTimer { id, delay_ms } => {
@@ -115,31 +122,102 @@ fn apply(
     Ok(wrote)
 }
 
-fn spawn_reader() -> Receiver<String> {
-    let (tx, rx) = mpsc::sync_channel(4096);
+fn spawn_reader() -> Lines {
+    let (tx, rx) = mpsc::sync_channel(16);
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
             let stdin = std::io::stdin();
             let mut input = stdin.lock();
+            let mut buf = vec![0u8; 64 << 10];
+            // The start of a line whose end has not arrived yet.
+            let mut partial = Vec::new();
             loop {
-                let mut line = String::new();
-                match input.read_line(&mut line) {
+                let n = match input.read(&mut buf) {
                     Ok(0) => break,
-                    Ok(_) => {
-                        if tx.send(line).is_err() {
-                            break;
-                        }
-                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => {
                         eprintln!("host: cannot read stdin: {e}");
                         break;
                     }
+                };
+                let chunk = &buf[..n];
+                let Some(end) = chunk.iter().rposition(|&b| b == b'\n') else {
+                    partial.extend_from_slice(chunk);
+                    continue;
+                };
+                partial.extend_from_slice(&chunk[..end]);
+                let batch = split_lines(&partial);
+                partial.clear();
+                partial.extend_from_slice(&chunk[end + 1..]);
+                if !batch.is_empty() && tx.send(batch).is_err() {
+                    return;
                 }
+            }
+            // A last line without its newline still counts.
+            let batch = split_lines(&partial);
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
             }
         })
         .expect("spawn the stdin thread");
-    rx
+    Lines {
+        rx,
+        batch: Vec::new().into_iter(),
+    }
+}
+
+/// The lines of `bytes` (which holds whole lines), each checked to be UTF-8.
+fn split_lines(bytes: &[u8]) -> Vec<String> {
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|line| match std::str::from_utf8(line) {
+            Ok(line) => Some(line.to_string()),
+            Err(e) => {
+                eprintln!(
+                    "host: ignoring a line on stdin that is not UTF-8 ({e}): {}",
+                    String::from_utf8_lossy(line).trim_end()
+                );
+                None
+            }
+        })
+        .collect()
+}
+
+/// The reader thread's lines, taken one at a time out of its batches.
+struct Lines {
+    rx: Receiver<Vec<String>>,
+    batch: std::vec::IntoIter<String>,
+}
+
+impl Lines {
+    fn try_recv(&mut self) -> Result<String, TryRecvError> {
+        loop {
+            if let Some(line) = self.batch.next() {
+                return Ok(line);
+            }
+            self.batch = self.rx.try_recv()?.into_iter();
+        }
+    }
+    fn recv_timeout(&mut self, timeout: Duration) -> Result<String, RecvTimeoutError> {
+        if let Some(line) = self.batch.next() {
+            return Ok(line);
+        }
+        self.batch = self.rx.recv_timeout(timeout)?.into_iter();
+        self.batch.next().ok_or(RecvTimeoutError::Timeout)
+    }
+    fn recv(&mut self) -> Result<String, RecvError> {
+        loop {
+            if let Some(line) = self.batch.next() {
+                return Ok(line);
+            }
+            self.batch = self.rx.recv()?.into_iter();
+        }
+    }
 }
 
 /// Armed timers: a heap of deadlines, where a re-armed or cancelled timer's old
@@ -172,9 +250,10 @@ impl Timers {
         self.drop_stale();
         self.heap.peek().map(|Reverse((at, _, _))| *at)
     }
-    fn pop_due(&mut self, now: Instant) -> Option<u64> {
+    /// The clock is read only when a timer is armed: this runs once per message.
+    fn pop_due(&mut self) -> Option<u64> {
         let at = self.next_deadline()?;
-        if at > now {
+        if at > Instant::now() {
             return None;
         }
         let Reverse((_, id, _)) = self.heap.pop()?;

@@ -136,8 +136,12 @@ impl Proc {
     }
 
     fn write_line(&mut self, line: &str) {
+        self.write_bytes(format!("{line}\n").as_bytes());
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin is open");
-        writeln!(stdin, "{line}").unwrap();
+        stdin.write_all(bytes).unwrap();
         stdin.flush().unwrap();
     }
 
@@ -294,6 +298,7 @@ fn recovers_after_a_malformed_line() {
     p.init();
     p.write_line("this is not json {{{");
     p.write_line(r#"{"src":"c1","dest":"n1","body":"a string body"}"#);
+    p.write_bytes(b"{\"src\":\"c1\",\"body\":{\"type\":\"echo\",\"echo\":\"\xff\xfe\"}}\n");
     let reply = p.request(json!({"type": "echo", "echo": "still here"}));
     assert_eq!(reply["echo"], "still here");
     let (status, stderr) = p.finish();
@@ -305,6 +310,10 @@ fn recovers_after_a_malformed_line() {
     assert!(
         stderr.contains("a string body"),
         "stderr names the non-object body: {stderr}"
+    );
+    assert!(
+        stderr.contains("UTF-8"),
+        "stderr names the bad bytes: {stderr}"
     );
 }
 
