@@ -544,3 +544,59 @@ fn crashes_are_reported_and_the_node_goes_on() {
     let log = std::fs::read_to_string(log).unwrap();
     assert!(log.contains("the node crashed and was restarted"), "{log}");
 }
+
+#[test]
+fn counters_are_judged_by_their_final_reads() {
+    let crdt = fixture("counter_crdt");
+    let g = test(&[
+        "-w",
+        "g-counter",
+        "--node-count",
+        "3",
+        "--rate",
+        "100",
+        "--time-limit",
+        "10",
+        "--nemesis",
+        "partition",
+        "--nemesis-interval",
+        "3",
+        &crdt,
+    ]);
+    assert_valid(&g);
+    let reads = g.json["workload"]["final-reads"].as_array().unwrap();
+    assert_eq!(reads.len(), 3);
+    assert_eq!(g.json["workload"]["acceptable"][0][0], reads[0]);
+    let pn = test(&[
+        "-w",
+        "pn-counter",
+        "--node-count",
+        "3",
+        "--time-limit",
+        "5",
+        "--rate",
+        "50",
+        &crdt,
+    ]);
+    assert_valid(&pn);
+    // Without gossip every node only counts its own adds.
+    let local = test(&[
+        "-w",
+        "g-counter",
+        "--node-count",
+        "3",
+        "--time-limit",
+        "5",
+        "--rate",
+        "50",
+        &crdt,
+        "--",
+        "--local",
+    ]);
+    assert_invalid(&local);
+    assert!(
+        problems(&local).contains("final read at"),
+        "{}",
+        problems(&local)
+    );
+}

@@ -3,6 +3,7 @@
 //! checker) and one line in `WORKLOADS`; the event loop knows none of them.
 
 mod broadcast;
+mod counter;
 mod echo;
 mod unique_ids;
 
@@ -128,6 +129,8 @@ type Constructor = fn(&Options) -> Result<Box<dyn Workload>>;
 const WORKLOADS: &[(&str, Constructor)] = &[
     ("broadcast", broadcast::new),
     ("echo", echo::new),
+    ("g-counter", counter::grow_only),
+    ("pn-counter", counter::positive_negative),
     ("unique-ids", unique_ids::new),
 ];
 
