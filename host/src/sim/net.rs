@@ -1,8 +1,10 @@
 //! The simulated network, as Maelstrom's: every message between two nodes waits a
 //! latency drawn from the chosen distribution (messages to or from clients arrive at
 //! once, since latency there would only hide anomalies), a partition makes a node
-//! drop what it receives from the nodes it holds a grudge against, and every send
-//! and receive is counted for the `net` statistics.
+//! drop what the nodes it holds a grudge against send it, and every send and receive
+//! is counted for the `net` statistics. Whether a message is dropped is settled when
+//! it is sent: Maelstrom checks when the receiver takes the message off its queue,
+//! which for a node keeping up with its traffic is the moment it was sent.
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -35,6 +37,8 @@ pub struct Message {
     pub dest: Addr,
     /// The body as JSON object text, passed along untouched.
     pub body: String,
+    /// Sent across a partition: it will not be received.
+    cut: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +151,12 @@ impl Net {
         } else {
             self.servers.send += 1;
         }
+        let cut = match (src, dest) {
+            (Addr::Node(s), Addr::Node(d)) => {
+                self.grudges.get(d).and_then(|g| g.get(s)).copied() == Some(true)
+            }
+            _ => false,
+        };
         let delay_ms = if client { 0 } else { self.latency.draw_ms(rng) };
         (
             Message {
@@ -154,6 +164,7 @@ impl Net {
                 src,
                 dest,
                 body,
+                cut,
             },
             delay_ms * 1_000_000,
         )
@@ -161,10 +172,8 @@ impl Net {
 
     /// Whether a message arriving now gets through; if so it is journalled as received.
     pub fn receive(&mut self, msg: &Message) -> bool {
-        if let (Addr::Node(s), Addr::Node(d)) = (msg.src, msg.dest) {
-            if self.grudges.get(d).and_then(|g| g.get(s)).copied() == Some(true) {
-                return false;
-            }
+        if msg.cut {
+            return false;
         }
         self.all.recv += 1;
         if msg.src.is_client() || msg.dest.is_client() {
@@ -242,8 +251,12 @@ mod tests {
         assert_eq!(s["all"]["send-count"], 3);
         assert_eq!(s["all"]["recv-count"], 2);
         assert_eq!(s["servers"]["msgs-per-op"], 1.0);
+        // What was sent before a partition or a heal keeps its fate.
+        let (cut, _) = net.send(Addr::Node(1), Addr::Node(0), "{}".into(), &mut rng);
         net.heal();
         let (m, _) = net.send(Addr::Node(1), Addr::Node(0), "{}".into(), &mut rng);
+        net.partition(&[vec![1], vec![], vec![]]);
         assert!(net.receive(&m));
+        assert!(!net.receive(&cut));
     }
 }
