@@ -158,7 +158,7 @@ pub struct Node {
 
 impl Node {
     pub fn new(loaded: &Loaded, options: NodeOptions) -> Result<Node> {
-        let (store, instance) = instantiate(loaded, &options)?;
+        let (store, instance) = instantiate(loaded, &options, 0)?;
         Ok(Node {
             loaded: loaded.clone(),
             options,
@@ -250,7 +250,8 @@ impl Node {
     }
 
     fn restart(&mut self, out: &mut Vec<Effect>) -> Result<()> {
-        let (store, instance) = instantiate(&self.loaded, &self.options)?;
+        // A restarted process draws new random numbers, even on a seeded simulation.
+        let (store, instance) = instantiate(&self.loaded, &self.options, self.crashes)?;
         self.store = store;
         self.instance = instance;
         out.push(Effect::Restarted);
@@ -304,9 +305,11 @@ fn crash_reply(body: &str, error: &anyhow::Error) -> Option<String> {
     )
 }
 
+/// `incarnation` counts restarts, so each instance of a simulated node gets its own seed.
 fn instantiate(
     loaded: &Loaded,
     options: &NodeOptions,
+    incarnation: u64,
 ) -> Result<(Store<HostState>, bindings::Node)> {
     let mut wasi = WasiCtxBuilder::new();
     let name = loaded
@@ -331,11 +334,12 @@ fn instantiate(
         }
     }
     if let Environment::Simulated { clock, seed } = &options.environment {
+        let seed = seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         wasi.wall_clock(SimWallClock(clock.clone()))
             .monotonic_clock(SimMonotonicClock(clock.clone()))
-            .secure_random(SplitMix(*seed))
+            .secure_random(SplitMix(seed))
             .insecure_random(SplitMix(seed.wrapping_add(1)))
-            .insecure_random_seed(u128::from(*seed));
+            .insecure_random_seed(u128::from(seed));
     }
     let state = HostState {
         wasi: wasi.build(),
