@@ -61,7 +61,8 @@ impl Node {
             .spawn()
             .with_context(|| format!("cannot start {}", program.display()))?;
         let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().context("no stdout pipe")?);
+        let stdout =
+            BufReader::with_capacity(64 << 10, child.stdout.take().context("no stdout pipe")?);
         Ok(Node {
             child,
             stdin,

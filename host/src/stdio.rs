@@ -1,10 +1,11 @@
 //! Driver 1, `host run`: one node on real time, speaking Maelstrom's protocol as JSON
-//! lines on stdin and stdout. A reader thread feeds lines through a channel so the
-//! main loop can wait for "the next line or the next timer, whichever comes first";
-//! the lines cross in batches, one per read from the pipe, because a thread hand-off
-//! per line cost more than running the message through the guest. Output is
-//! buffered and flushed whenever no more input is ready, which batches a burst of
-//! messages without delaying any reply.
+//! lines on stdin and stdout. A reader thread feeds messages through a channel so the
+//! main loop can wait for "the next message or the next timer, whichever comes first".
+//! The reader also splits and parses the lines, so on a second core that work overlaps
+//! the guest's, and hands them over in batches, one per read from the pipe, because a
+//! thread hand-off per line cost more than running the message through the guest.
+//! Output is buffered and flushed whenever no more input is ready, which batches a
+//! burst of messages without delaying any reply.
 
 use anyhow::Result;
 use serde::Deserialize;
@@ -29,7 +30,7 @@ struct Envelope<'a> {
 
 /// Serves `node` until stdin closes.
 pub fn serve(mut node: Node) -> Result<()> {
-    let mut lines = spawn_reader();
+    let mut inbox = spawn_reader();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
     let mut timers = Timers::default();
@@ -41,8 +42,8 @@ pub fn serve(mut node: Node) -> Result<()> {
             report(node.on_timer(id, &mut effects));
             pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
         }
-        let next = match lines.try_recv() {
-            Ok(line) => Some(line),
+        let next = match inbox.try_recv() {
+            Ok(msg) => Some(msg),
             Err(TryRecvError::Disconnected) => None,
             Err(TryRecvError::Empty) => {
                 if pending_output {
@@ -51,33 +52,23 @@ pub fn serve(mut node: Node) -> Result<()> {
                 }
                 match timers.next_deadline() {
                     Some(at) => {
-                        match lines.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                            Ok(line) => Some(line),
+                        match inbox.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                            Ok(msg) => Some(msg),
                             Err(RecvTimeoutError::Timeout) => continue,
                             Err(RecvTimeoutError::Disconnected) => None,
                         }
                     }
-                    None => lines.recv().ok(),
+                    None => inbox.recv().ok(),
                 }
             }
         };
-        let Some(line) = next else { break };
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Envelope>(&line) {
-            Ok(env) if env.body.get().trim_start().starts_with('{') => {
-                report(node.on_message(&env.src, env.body.get(), &mut effects));
+        let Some(incoming) = next else { break };
+        match incoming {
+            Incoming::Message { src, body } => {
+                report(node.on_message(&src, &body, &mut effects));
                 pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
             }
-            Ok(_) => eprintln!(
-                "host: ignoring a line whose body is not a JSON object: {}",
-                line.trim_end()
-            ),
-            Err(e) => eprintln!(
-                "host: ignoring a malformed line on stdin ({e}): {}",
-                line.trim_end()
-            ),
+            Incoming::Malformed(why) => eprintln!("host: {why}"),
         }
     }
     out.flush()?;
@@ -122,7 +113,7 @@ fn apply(
     Ok(wrote)
 }
 
-fn spawn_reader() -> Lines {
+fn spawn_reader() -> Inbox {
     let (tx, rx) = mpsc::sync_channel(16);
     std::thread::Builder::new()
         .name("stdin".into())
@@ -162,58 +153,88 @@ fn spawn_reader() -> Lines {
             }
         })
         .expect("spawn the stdin thread");
-    Lines {
+    Inbox {
         rx,
         batch: Vec::new().into_iter(),
     }
 }
 
-/// The lines of `bytes` (which holds whole lines), each checked to be UTF-8.
-fn split_lines(bytes: &[u8]) -> Vec<String> {
+/// What a line of stdin turned out to be.
+enum Incoming {
+    Message {
+        src: String,
+        body: String,
+    },
+    /// Not a message: why, for stderr (the line is skipped).
+    Malformed(String),
+}
+
+/// The lines of `bytes` (which holds whole lines); blank ones are skipped.
+fn split_lines(bytes: &[u8]) -> Vec<Incoming> {
     if bytes.is_empty() {
         return Vec::new();
     }
     bytes
         .split(|&b| b == b'\n')
-        .filter_map(|line| match std::str::from_utf8(line) {
-            Ok(line) => Some(line.to_string()),
-            Err(e) => {
-                eprintln!(
-                    "host: ignoring a line on stdin that is not UTF-8 ({e}): {}",
-                    String::from_utf8_lossy(line).trim_end()
-                );
-                None
-            }
-        })
+        .filter_map(parse_line)
         .collect()
 }
 
-/// The reader thread's lines, taken one at a time out of its batches.
-struct Lines {
-    rx: Receiver<Vec<String>>,
-    batch: std::vec::IntoIter<String>,
+fn parse_line(line: &[u8]) -> Option<Incoming> {
+    let line = match std::str::from_utf8(line) {
+        Ok(line) => line,
+        Err(e) => {
+            return Some(Incoming::Malformed(format!(
+                "ignoring a line on stdin that is not UTF-8 ({e}): {}",
+                String::from_utf8_lossy(line).trim_end()
+            )))
+        }
+    };
+    if line.trim().is_empty() {
+        return None;
+    }
+    Some(match serde_json::from_str::<Envelope>(line) {
+        Ok(env) if env.body.get().trim_start().starts_with('{') => Incoming::Message {
+            src: env.src.into_owned(),
+            body: env.body.get().to_string(),
+        },
+        Ok(_) => Incoming::Malformed(format!(
+            "ignoring a line whose body is not a JSON object: {}",
+            line.trim_end()
+        )),
+        Err(e) => Incoming::Malformed(format!(
+            "ignoring a malformed line on stdin ({e}): {}",
+            line.trim_end()
+        )),
+    })
 }
 
-impl Lines {
-    fn try_recv(&mut self) -> Result<String, TryRecvError> {
+/// The reader thread's messages, taken one at a time out of its batches.
+struct Inbox {
+    rx: Receiver<Vec<Incoming>>,
+    batch: std::vec::IntoIter<Incoming>,
+}
+
+impl Inbox {
+    fn try_recv(&mut self) -> Result<Incoming, TryRecvError> {
         loop {
-            if let Some(line) = self.batch.next() {
-                return Ok(line);
+            if let Some(msg) = self.batch.next() {
+                return Ok(msg);
             }
             self.batch = self.rx.try_recv()?.into_iter();
         }
     }
-    fn recv_timeout(&mut self, timeout: Duration) -> Result<String, RecvTimeoutError> {
-        if let Some(line) = self.batch.next() {
-            return Ok(line);
+    fn recv_timeout(&mut self, timeout: Duration) -> Result<Incoming, RecvTimeoutError> {
+        if let Some(msg) = self.batch.next() {
+            return Ok(msg);
         }
         self.batch = self.rx.recv_timeout(timeout)?.into_iter();
         self.batch.next().ok_or(RecvTimeoutError::Timeout)
     }
-    fn recv(&mut self) -> Result<String, RecvError> {
+    fn recv(&mut self) -> Result<Incoming, RecvError> {
         loop {
-            if let Some(line) = self.batch.next() {
-                return Ok(line);
+            if let Some(msg) = self.batch.next() {
+                return Ok(msg);
             }
             self.batch = self.rx.recv()?.into_iter();
         }
