@@ -60,7 +60,7 @@ fn echo_throughput(t: &mut Table) -> Result<()> {
     ));
     let echo = nodes::challenge("echo")
         .ok_or_else(|| anyhow::anyhow!("challenges/echo.wasm is missing: run `make all`"))?;
-    let cache = nodes::fresh_dir("throughput")?;
+    let cache = nodes::Scratch::new("throughput")?;
     let input: Arc<[u8]> = throughput::echo_requests(MESSAGES).into();
     let me = std::env::current_exe()?;
     let (mut native, mut wasm) = (0f64, 0f64);
@@ -84,10 +84,9 @@ fn echo_throughput(t: &mut Table) -> Result<()> {
     let ratio = wasm / native * 100.0;
     t.row(
         "wasm / native",
-        &format!("{ratio:.0} %"),
+        &format!("{ratio:.1} %"),
         Some((">= 50 %", ratio >= 50.0)),
     );
-    let _ = std::fs::remove_dir_all(&cache);
     Ok(())
 }
 
@@ -107,7 +106,7 @@ fn startup(t: &mut Table) -> Result<()> {
     t.section(&format!(
         "start-up: {CLUSTER} x host run {name} started together, until every init_ok"
     ));
-    let cache = nodes::fresh_dir("startup")?;
+    let cache = nodes::Scratch::new("startup")?;
     let cold = startup::cluster(&wasm, CLUSTER, &cache)?;
     t.row("first run ever (empty cache)", &millis(cold), None);
     let mut warm = (0..RUNS)
@@ -120,14 +119,13 @@ fn startup(t: &mut Table) -> Result<()> {
         &millis(median),
         Some(("< 100 ms", median < Duration::from_millis(100))),
     );
-    let _ = std::fs::remove_dir_all(&cache);
     Ok(())
 }
 
 fn rss(t: &mut Table) -> Result<()> {
     let (wasm, name) = cluster_wasm()?;
     t.section(&format!("memory: one idle host run {name} after init"));
-    let cache = nodes::fresh_dir("rss")?;
+    let cache = nodes::Scratch::new("rss")?;
     // Warm the cache first: an idle node in production did not just compile.
     memory::idle_rss(&wasm, &cache)?;
     let bytes = memory::idle_rss(&wasm, &cache)?;
@@ -137,7 +135,6 @@ fn rss(t: &mut Table) -> Result<()> {
         &format!("{mb:.1} MB"),
         Some(("< 15 MB", mb < 15.0)),
     );
-    let _ = std::fs::remove_dir_all(&cache);
     Ok(())
 }
 
@@ -147,25 +144,27 @@ fn harness(t: &mut Table) -> Result<()> {
         t.note("harness: not available (challenges/broadcast.wasm is not built yet)");
         return Ok(());
     };
-    let cache = nodes::fresh_dir("harness")?;
+    let cache = nodes::Scratch::new("harness")?;
     let outcome = harness::broadcast_3d(&wasm, &cache)?;
     match outcome {
-        harness::Outcome::Ran { wall, valid } => {
-            let speed = harness::SIMULATED_SECS as f64 / wall.as_secs_f64();
+        harness::Outcome::Ran {
+            simulated_secs,
+            wall,
+            valid,
+        } => {
+            let speed = simulated_secs / wall.as_secs_f64();
             let verdict = if valid { "valid" } else { "INVALID" };
             t.row(
                 &format!(
-                    "{} simulated s in {:.2} wall s ({verdict})",
-                    harness::SIMULATED_SECS,
+                    "{simulated_secs:.1} simulated s in {:.2} wall s ({verdict})",
                     wall.as_secs_f64()
                 ),
-                &format!("{speed:.1} x real time"),
+                &format!("{speed:.0} x real time"),
                 None,
             );
         }
         harness::Outcome::NotAvailable(why) => t.note(&format!("harness: not available ({why})")),
     }
-    let _ = std::fs::remove_dir_all(&cache);
     Ok(())
 }
 

@@ -29,14 +29,32 @@ pub fn challenge(name: &str) -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-/// A fresh, empty directory for a compiled-artifact cache.
-pub fn fresh_dir(name: &str) -> Result<PathBuf> {
-    let d = std::env::temp_dir().join(format!("glomers-bench-{}-{name}", std::process::id()));
-    if d.exists() {
-        std::fs::remove_dir_all(&d)?;
+/// A fresh, empty directory (a compiled-artifact cache), removed when dropped, so a
+/// measurement that fails half-way leaves nothing behind either.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Result<Scratch> {
+        let d = std::env::temp_dir().join(format!("glomers-bench-{}-{name}", std::process::id()));
+        if d.exists() {
+            std::fs::remove_dir_all(&d)?;
+        }
+        std::fs::create_dir_all(&d)?;
+        Ok(Scratch(d))
     }
-    std::fs::create_dir_all(&d)?;
-    Ok(d)
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A running node with its pipes.
