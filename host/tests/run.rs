@@ -317,6 +317,32 @@ fn recovers_after_a_malformed_line() {
     );
 }
 
+#[test]
+fn a_message_larger_than_a_pipe_read_arrives_whole() {
+    let mut p = Proc::start(&[s(&echo())]);
+    p.init();
+    // Several times the pipe's and the reader's buffers, in one line.
+    let big: String = (0..300_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let reply = p.request(json!({"type": "echo", "echo": big}));
+    assert_eq!(reply["echo"].as_str().map(str::len), Some(big.len()));
+    assert_eq!(reply["echo"], big);
+}
+
+#[test]
+fn a_last_line_without_a_newline_is_served() {
+    let mut p = Proc::start(&[s(&echo())]);
+    p.init();
+    p.write_bytes(br#"{"src":"c1","dest":"n1","body":{"type":"echo","echo":"last","msg_id":9}}"#);
+    drop(p.stdin.take());
+    let reply = p.recv();
+    assert_eq!(reply["body"]["echo"], "last");
+    assert_eq!(reply["body"]["in_reply_to"], 9);
+    let (status, _) = p.finish();
+    assert!(status.success());
+}
+
 // ---- components that cannot load ----
 
 /// Runs `host run <wasm>` and returns its stderr, checking it failed with exactly
