@@ -51,8 +51,23 @@ fn probe() -> PathBuf {
     wasm("target/wasm32-wasip2/guest/probe.wasm")
 }
 
-/// A fresh directory under cargo's scratch space for integration tests.
-fn scratch(name: &str) -> PathBuf {
+/// A fresh directory under cargo's scratch space, removed when dropped.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
     static N: AtomicU64 = AtomicU64::new(0);
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
         "run-{name}-{}-{}",
@@ -61,7 +76,7 @@ fn scratch(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    Scratch(d)
 }
 
 /// The cache every test shares (except the one about the cache), kept out of ~/.cache.
@@ -602,7 +617,7 @@ fn ten_processes_starting_together_compile_once() {
         let (status, stderr) = p.finish();
         assert!(status.success(), "{stderr}");
     }
-    let files: Vec<String> = std::fs::read_dir(&cache)
+    let files: Vec<String> = std::fs::read_dir(&*cache)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -612,5 +627,4 @@ fn ten_processes_starting_together_compile_once() {
         !files.iter().any(|f| f.contains(".tmp")),
         "no half-written artifact is left behind: {files:?}"
     );
-    let _ = std::fs::remove_dir_all(&cache);
 }
