@@ -4,7 +4,7 @@
 //! `ctx.call(..).await`.
 
 use crate::error::{Error, Result};
-use crate::message::{body_with, Request, Response};
+use crate::message::{encode, Incoming, Request, Response};
 use crate::runtime::{self, Dispatch};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -17,7 +17,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-type Handler<S> = Box<dyn FnMut(&mut S, &Ctx<S>, Request) -> Result>;
+type Handler<S> = Box<dyn FnMut(&mut S, &Ctx<S>, Incoming<'_>) -> Result>;
 type Hook<S> = Box<dyn FnMut(&mut S, &Ctx<S>)>;
 
 /// A node under construction: its state and what it does with each message type.
@@ -54,7 +54,7 @@ impl<S: 'static> Node<S> {
     {
         self.handlers.insert(
             kind.to_string(),
-            Box::new(move |s, ctx, req| f(s, ctx, req.decode()?)),
+            Box::new(move |s, ctx, msg| f(s, ctx, msg.decode()?)),
         );
         self
     }
@@ -67,9 +67,9 @@ impl<S: 'static> Node<S> {
         T: DeserializeOwned,
         F: FnMut(&mut S, &Ctx<S>, Request<T>) -> Result + 'static,
     {
-        self.fallback = Some(Box::new(move |s, ctx, req| {
-            let kind = req.kind().to_string();
-            match req.decode() {
+        self.fallback = Some(Box::new(move |s, ctx, msg| {
+            let kind = msg.kind.to_string();
+            match msg.decode() {
                 Ok(req) => f(s, ctx, req),
                 Err(e) if e.to_string().contains("unknown variant") => Err(Error::not_supported(
                     format!("unsupported message type {kind:?}"),
@@ -119,20 +119,20 @@ struct Inner<S> {
 struct Installed<S>(Rc<Inner<S>>);
 
 impl<S: 'static> Dispatch for Installed<S> {
-    fn dispatch(&self, req: Request) {
+    fn dispatch(&self, msg: Incoming<'_>) {
         let ctx = Ctx {
             inner: self.0.clone(),
         };
-        let src = req.src.clone();
-        let msg_id = req.msg_id;
-        let kind = req.kind().to_string();
+        let src = msg.src.clone();
+        let msg_id = msg.msg_id;
+        let kind = msg.kind;
         let result = {
             let mut state = self.0.state.borrow_mut();
             let mut handlers = self.0.handlers.borrow_mut();
-            match handlers.get_mut(&kind) {
-                Some(h) => h(&mut state, &ctx, req),
+            match handlers.get_mut(kind) {
+                Some(h) => h(&mut state, &ctx, msg),
                 None => match self.0.fallback.borrow_mut().as_mut() {
-                    Some(h) => h(&mut state, &ctx, req),
+                    Some(h) => h(&mut state, &ctx, msg),
                     None => Err(Error::not_supported(format!(
                         "this node does not handle messages of type {kind:?}"
                     ))),
@@ -202,8 +202,7 @@ impl<S: 'static> Ctx<S> {
 
     /// Replies to `req` with `body` (which carries its own `type`); sets `in_reply_to`.
     pub fn reply<T>(&self, req: &Request<T>, body: impl Serialize) -> Result {
-        let body = body_with(body, "in_reply_to", req.msg_id)?;
-        runtime::send_value(&req.src, &body);
+        runtime::send_text(&req.src, &encode(body, "in_reply_to", req.msg_id)?);
         Ok(())
     }
 
@@ -216,7 +215,7 @@ impl<S: 'static> Ctx<S> {
 
     /// Sends a message that expects no reply.
     pub fn send(&self, dest: &str, body: impl Serialize) -> Result {
-        runtime::send_value(dest, &body_with(body, "msg_id", None)?);
+        runtime::send_text(dest, &encode(body, "msg_id", None)?);
         Ok(())
     }
 
@@ -229,11 +228,13 @@ impl<S: 'static> Ctx<S> {
         timeout: Duration,
         cb: impl FnOnce(&mut S, &Ctx<S>, Result<Response>) + 'static,
     ) -> Result {
-        let body = body_with(body, "msg_id", None)?;
+        let msg_id = runtime::next_msg_id();
+        let body = encode(body, "msg_id", Some(msg_id))?;
         let ctx = self.clone();
         runtime::rpc(
             dest,
-            body,
+            msg_id,
+            &body,
             millis(timeout),
             Box::new(move |res| {
                 let mut state = ctx.inner.state.borrow_mut();
@@ -251,10 +252,17 @@ impl<S: 'static> Ctx<S> {
         timeout: Duration,
     ) -> impl Future<Output = Result<Response>> + 'static {
         let slot = Slot::new();
-        match body_with(body, "msg_id", None) {
+        let msg_id = runtime::next_msg_id();
+        match encode(body, "msg_id", Some(msg_id)) {
             Ok(body) => {
                 let s = slot.clone();
-                runtime::rpc(dest, body, millis(timeout), Box::new(move |r| s.fill(r)));
+                runtime::rpc(
+                    dest,
+                    msg_id,
+                    &body,
+                    millis(timeout),
+                    Box::new(move |r| s.fill(r)),
+                );
             }
             Err(e) => slot.fill(Err(e)),
         }

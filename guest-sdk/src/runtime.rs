@@ -3,7 +3,7 @@
 //! free functions, and no user code ever runs while one of them is borrowed.
 
 use crate::error::Error;
-use crate::message::{Request, Response};
+use crate::message::{Head, Incoming, Response};
 use crate::sys;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -20,7 +20,7 @@ type Task = Pin<Box<dyn Future<Output = ()>>>;
 /// What the SDK calls into for the user's node (built on the first message).
 pub(crate) trait Dispatch {
     /// Handles a request that is not a reply and not `init`.
-    fn dispatch(&self, req: Request);
+    fn dispatch(&self, msg: Incoming<'_>);
     /// Runs after `init` has been answered.
     fn after_init(&self);
 }
@@ -65,6 +65,10 @@ pub(crate) fn send_value(dest: &str, body: &Value) {
     sys::send(dest, &serde_json::to_string(body).unwrap_or_default());
 }
 
+pub(crate) fn send_text(dest: &str, body: &str) {
+    sys::send(dest, body);
+}
+
 pub(crate) fn next_msg_id() -> u64 {
     with_core(|c| {
         c.next_msg_id += 1;
@@ -72,13 +76,9 @@ pub(crate) fn next_msg_id() -> u64 {
     })
 }
 
-/// Sends `body` with a fresh msg_id; `cb` gets the reply, or a timeout error after
-/// `timeout_ms`.
-pub(crate) fn rpc(dest: &str, mut body: Value, timeout_ms: u64, cb: RpcCallback) {
-    let msg_id = next_msg_id();
-    if let Some(obj) = body.as_object_mut() {
-        obj.insert("msg_id".into(), Value::from(msg_id));
-    }
+/// Sends `body`, which carries `msg_id` (from `next_msg_id`); `cb` gets the reply, or
+/// a timeout error after `timeout_ms`.
+pub(crate) fn rpc(dest: &str, msg_id: u64, body: &str, timeout_ms: u64, cb: RpcCallback) {
     let dest_owned = dest.to_string();
     let timer = set_timer(
         timeout_ms,
@@ -91,7 +91,7 @@ pub(crate) fn rpc(dest: &str, mut body: Value, timeout_ms: u64, cb: RpcCallback)
         }),
     );
     with_core(|c| c.pending.insert(msg_id, (cb, timer)));
-    send_value(dest, &body);
+    send_text(dest, body);
 }
 
 /// Arms a one-shot timer.
@@ -150,32 +150,36 @@ fn node() -> Option<Rc<dyn Dispatch>> {
 }
 
 /// The export `on-message`.
-pub(crate) fn on_message(src: String, body: &str) {
-    let body: Value = match serde_json::from_str(body) {
-        Ok(v @ Value::Object(_)) => v,
+pub(crate) fn on_message(src: String, text: &str) {
+    let head: Head = match serde_json::from_str(text) {
+        Ok(h) if text.trim_start().starts_with('{') => h,
         _ => {
-            eprintln!(
-                "glomers: dropping a message from {src} whose body is not a JSON object: {body}"
-            );
+            eprintln!("glomers: dropping a message from {src} whose body is not a JSON object with a numeric msg_id: {text}");
             return;
         }
     };
-    let msg_id = body.get("msg_id").and_then(Value::as_u64);
-    if let Some(re) = body.get("in_reply_to").and_then(Value::as_u64) {
+    let kind = head.kind.as_deref().unwrap_or("");
+    if let Some(re) = head.in_reply_to {
         // A reply that arrives after its timeout has nobody waiting, and is dropped.
         if let Some((cb, timer)) = with_core(|c| c.pending.remove(&re)) {
             cancel_timer(timer);
-            cb(response(src, body));
+            cb(response(src, text));
         }
-    } else if body.get("type").and_then(Value::as_str) == Some("init") {
-        init(src, msg_id, &body);
+    } else if kind == "init" {
+        init(src, head.msg_id, text);
     } else if let Some(node) = node() {
-        node.dispatch(Request { src, msg_id, body });
+        node.dispatch(Incoming {
+            src,
+            msg_id: head.msg_id,
+            kind,
+            text,
+        });
     }
     run_tasks();
 }
 
-fn response(src: String, body: Value) -> Result<Response, Error> {
+fn response(src: String, text: &str) -> Result<Response, Error> {
+    let body: Value = serde_json::from_str(text)?;
     if body.get("type").and_then(Value::as_str) == Some("error") {
         let code = body.get("code").and_then(Value::as_u64).unwrap_or(13) as u32;
         let text = body
@@ -189,7 +193,8 @@ fn response(src: String, body: Value) -> Result<Response, Error> {
     }
 }
 
-fn init(src: String, msg_id: Option<u64>, body: &Value) {
+fn init(src: String, msg_id: Option<u64>, text: &str) {
+    let body: Value = serde_json::from_str(text).unwrap_or_default();
     let id = body
         .get("node_id")
         .and_then(Value::as_str)
