@@ -600,3 +600,97 @@ fn counters_are_judged_by_their_final_reads() {
         problems(&local)
     );
 }
+
+// The broadcast challenge's bars (../shared/challenges.md), on virtual time. The guest
+// arguments per stage are read from the Makefile, their one home.
+
+fn makefile_args(var: &str) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Makefile");
+    let text = std::fs::read_to_string(&path).expect("read the Makefile");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(var) && l.contains("?="))
+        .unwrap_or_else(|| panic!("{var} is not set in the Makefile"));
+    let (_, args) = line.split_once("?=").expect("a ?= assignment");
+    args.split_whitespace().map(String::from).collect()
+}
+
+fn broadcast(options: &[&str], seed: u64, guest_args: &[String]) -> Outcome {
+    let seed = seed.to_string();
+    let wasm = wasm("challenges/broadcast.wasm");
+    let mut args: Vec<&str> = vec!["-w", "broadcast"];
+    args.extend_from_slice(options);
+    args.extend(["--seed", seed.as_str(), wasm.as_str(), "--"]);
+    args.extend(guest_args.iter().map(String::as_str));
+    test(&args)
+}
+
+fn figure(o: &Outcome, path: &[&str]) -> f64 {
+    let mut v = &o.json;
+    for p in path {
+        v = &v[*p];
+    }
+    v.as_f64()
+        .unwrap_or_else(|| panic!("no figure at {path:?}:\n{}", o.stdout))
+}
+
+#[test]
+fn broadcast_3c_is_valid_on_100_seeds_in_a_row() {
+    let args = makefile_args("BROADCAST_ABC_ARGS");
+    let options = [
+        "--node-count",
+        "5",
+        "--time-limit",
+        "20",
+        "--rate",
+        "10",
+        "--nemesis",
+        "partition",
+    ];
+    for seed in 1..=100 {
+        let o = broadcast(&options, seed, &args);
+        assert_eq!(o.code, 0, "3c invalid on seed {seed}:\n{}", o.stdout);
+    }
+}
+
+/// 25 nodes, rate 100, 20 s, latency 100 ms: the efficiency settings of 3d and 3e.
+const EFFICIENT: [&str; 8] = [
+    "--node-count",
+    "25",
+    "--time-limit",
+    "20",
+    "--rate",
+    "100",
+    "--latency",
+    "100",
+];
+
+fn assert_efficient(var: &str, max_msgs_per_op: f64, max_median_ms: f64, max_max_ms: f64) {
+    let args = makefile_args(var);
+    for seed in 1..=3 {
+        let o = broadcast(&EFFICIENT, seed, &args);
+        assert_valid(&o);
+        let per_op = figure(&o, &["net", "servers", "msgs-per-op"]);
+        let median = figure(&o, &["workload", "stable-latencies", "0.5"]);
+        let max = figure(&o, &["workload", "stable-latencies", "1"]);
+        assert!(
+            per_op <= max_msgs_per_op && median < max_median_ms && max < max_max_ms,
+            "{var} seed {seed}: {per_op} msgs/op, median {median} ms, max {max} ms \
+             (bars: <= {max_msgs_per_op}, < {max_median_ms}, < {max_max_ms})"
+        );
+        let mut partitioned: Vec<&str> = EFFICIENT.to_vec();
+        partitioned.extend(["--nemesis", "partition"]);
+        let o = broadcast(&partitioned, seed, &args);
+        assert_valid(&o);
+    }
+}
+
+#[test]
+fn broadcast_3d_meets_its_bars() {
+    assert_efficient("BROADCAST_D_ARGS", 3.0, 400.0, 600.0);
+}
+
+#[test]
+fn broadcast_3e_meets_its_bars() {
+    assert_efficient("BROADCAST_E_ARGS", 1.0, 1000.0, 2000.0);
+}
