@@ -317,7 +317,12 @@ fn instantiate(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "node".into());
-    wasi.arg(name).args(&options.args);
+    // Arguments are all a node gets of the outside world: no env, files or network.
+    wasi.arg(name)
+        .args(&options.args)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
     match &options.logs {
         Logs::Inherit => {
             wasi.stderr(std::io::stderr()).stdout(std::io::stderr());
