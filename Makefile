@@ -12,7 +12,7 @@ MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
 .PHONY: all run test bench clean wasm-target host challenges fixtures lint \
         echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e bench-broadcast \
-        broadcast-c-seeds
+        broadcast-c-seeds g-counter g-counter-seeds
 
 all: host challenges
 
@@ -41,7 +41,7 @@ lint:
 
 # The main job: build everything and grade every challenge.
 run: all
-	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e; do $(MAKE) --no-print-directory $$c || exit 1; done
+	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e g-counter; do $(MAKE) --no-print-directory $$c || exit 1; done
 
 # grade NAME, WASM, OPTIONS, GUEST-ARGS: the Maelstrom command of ../shared/challenges.md.
 define grade
@@ -87,6 +87,17 @@ broadcast-d: all
 
 broadcast-e: all
 	$(call grade,broadcast-e,broadcast,-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100,$(BROADCAST_E_ARGS))
+
+g-counter: all
+	$(call grade,g-counter,g-counter,-w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition)
+
+# 4's bar: valid on 100 seeds, on the harness's virtual time.
+g-counter-seeds: all
+	@for s in $$(seq 1 100); do \
+	  $(HOST) test -w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition \
+	    --seed $$s challenges/g-counter.wasm >/dev/null \
+	    || { echo "g-counter: seed $$s INVALID (rerun: $(HOST) test ... --seed $$s)"; exit 1; }; \
+	done; echo "g-counter: valid on seeds 1..100"
 
 # The 3d/3e evidence: many seeds, partitions, one real-time run each (see challenges/broadcast/README.md).
 bench-broadcast: all

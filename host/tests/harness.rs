@@ -694,3 +694,37 @@ fn broadcast_3d_meets_its_bars() {
 fn broadcast_3e_meets_its_bars() {
     assert_efficient("BROADCAST_E_ARGS", 1.0, 1000.0, 2000.0);
 }
+
+// Challenge 4, the grow-only counter on seq-kv: its bar is validity on 100 seeds.
+
+#[test]
+fn g_counter_is_valid_on_100_seeds() {
+    let wasm = wasm("challenges/g-counter.wasm");
+    for seed in 1..=100u64 {
+        let seed = seed.to_string();
+        let o = test(&[
+            "-w",
+            "g-counter",
+            "--node-count",
+            "3",
+            "--rate",
+            "100",
+            "--time-limit",
+            "20",
+            "--nemesis",
+            "partition",
+            "--seed",
+            &seed,
+            &wasm,
+        ]);
+        assert_valid(&o);
+        // Every client's final read was judged, and they agree.
+        let reads = o.json["workload"]["final-reads"].as_array().unwrap();
+        assert_eq!(reads.len(), 3, "seed {seed}:\n{}", o.stdout);
+        assert!(
+            reads.iter().all(|r| *r == reads[0]),
+            "seed {seed}:\n{}",
+            o.stdout
+        );
+    }
+}
