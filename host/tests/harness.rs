@@ -728,3 +728,65 @@ fn g_counter_is_valid_on_100_seeds() {
         );
     }
 }
+
+// Challenge 6, txn-rw-register: the checker catches aborted and intermediate reads
+// for what they are, and the challenge is valid (6c on 100 seeds).
+
+fn txn_run(wasm: &str, nodes: &str, model: &str, seed: u64, extra: &[&str]) -> Outcome {
+    let seed = seed.to_string();
+    let mut args = vec![
+        "-w",
+        "txn-rw-register",
+        "--node-count",
+        nodes,
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "20",
+        "--rate",
+        "1000",
+        "--consistency-models",
+        model,
+        "--seed",
+        &seed,
+    ];
+    // The challenge must answer everything; the fixtures' aborts are failures.
+    if extra.is_empty() {
+        args.extend(["--availability", "total"]);
+    }
+    if nodes != "1" {
+        args.extend(["--nemesis", "partition"]);
+    }
+    args.push(wasm);
+    args.extend(extra);
+    test(&args)
+}
+
+#[test]
+fn txn_aborted_and_intermediate_reads_are_invalid_under_read_committed() {
+    let wasm = fixture("txn_broken");
+    for (bug, anomaly) in [("aborted", "G1a"), ("intermediate", "G1b")] {
+        let o = txn_run(&wasm, "1", "read-committed", 1, &["--", "--bug", bug]);
+        assert_invalid(&o);
+        assert_eq!(
+            o.json["workload"]["anomaly-types"],
+            serde_json::json!([anomaly]),
+            "{bug}:\n{}",
+            o.stdout
+        );
+        let why = problems(&o);
+        assert!(
+            why.contains(&format!("{anomaly}: txn [")) && why.contains("(process"),
+            "{bug}: {why}"
+        );
+        // Read-uncommitted allows both.
+        assert_valid(&txn_run(
+            &wasm,
+            "1",
+            "read-uncommitted",
+            1,
+            &["--", "--bug", bug],
+        ));
+    }
+    assert_valid(&txn_run(&wasm, "1", "read-committed", 1, &[]));
+}

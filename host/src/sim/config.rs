@@ -18,7 +18,7 @@ use super::workload;
     (history.jsonl) under --store. Exit status: 0 valid, 1 invalid, 2 harness error."
 )]
 pub struct TestArgs {
-    /// The workload: broadcast, echo, g-counter, pn-counter or unique-ids.
+    /// The workload: broadcast, echo, g-counter, pn-counter, txn-rw-register or unique-ids.
     #[arg(short = 'w', long)]
     pub workload: String,
     /// Runs each node as this program over stdin/stdout, in real time, as Maelstrom does.
@@ -57,6 +57,19 @@ pub struct TestArgs {
     /// The fraction of requests that must succeed: `total` or a number in [0, 1].
     #[arg(long)]
     pub availability: Option<String>,
+    /// txn-rw-register: how many keys are active at once (10 when absent).
+    #[arg(long, value_name = "INT")]
+    pub key_count: Option<usize>,
+    /// txn-rw-register: the most micro-ops per transaction.
+    #[arg(long, default_value_t = 4, value_name = "INT")]
+    pub max_txn_length: usize,
+    /// txn-rw-register: the most writes to one key before it is retired.
+    #[arg(long, default_value_t = 16, value_name = "INT")]
+    pub max_writes_per_key: usize,
+    /// txn-rw-register: comma-separated models to check (read-uncommitted,
+    /// read-committed decided; stronger ones judged unknown unless an anomaly shows).
+    #[arg(long, value_delimiter = ',', value_name = "MODELS")]
+    pub consistency_models: Vec<String>,
     /// The seed of every random choice; random if absent, and always printed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -97,6 +110,10 @@ pub struct Config {
     pub partitions: bool,
     pub nemesis_interval: f64,
     pub availability: Option<Availability>,
+    pub key_count: Option<usize>,
+    pub max_txn_length: usize,
+    pub max_writes_per_key: usize,
+    pub consistency_models: Vec<String>,
     pub seed: u64,
     pub command: String,
     pub limits: crate::Limits,
@@ -176,6 +193,10 @@ impl Config {
             partitions: !a.nemesis.is_empty(),
             nemesis_interval: a.nemesis_interval,
             availability,
+            key_count: a.key_count,
+            max_txn_length: a.max_txn_length,
+            max_writes_per_key: a.max_writes_per_key,
+            consistency_models: a.consistency_models.clone(),
             seed,
             command: String::new(),
             limits: a.limits.clone(),
@@ -240,6 +261,16 @@ fn replay_command(a: &TestArgs, seed: u64) -> String {
     }
     if let Some(av) = &a.availability {
         opt("--availability", av.clone());
+    }
+    if a.workload == "txn-rw-register" {
+        if let Some(k) = a.key_count {
+            opt("--key-count", k.to_string());
+        }
+        opt("--max-txn-length", a.max_txn_length.to_string());
+        opt("--max-writes-per-key", a.max_writes_per_key.to_string());
+        if !a.consistency_models.is_empty() {
+            opt("--consistency-models", a.consistency_models.join(","));
+        }
     }
     let defaults = <crate::Limits as clap::FromArgMatches>::from_arg_matches(
         &<crate::Limits as clap::Args>::augment_args(clap::Command::new("x"))

@@ -218,6 +218,10 @@ pub fn main(args: TestArgs) -> Result<i32> {
     let options = workload::Options {
         nodes: cfg.nodes.clone(),
         topology: cfg.topology.clone(),
+        key_count: cfg.key_count,
+        max_txn_length: cfg.max_txn_length,
+        max_writes_per_key: cfg.max_writes_per_key,
+        consistency_models: cfg.consistency_models.clone(),
     };
     let workload = workload::by_name(&cfg.workload, &options)?;
     let stamp = std::time::SystemTime::now()

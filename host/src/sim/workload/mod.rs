@@ -5,6 +5,7 @@
 mod broadcast;
 mod counter;
 mod echo;
+mod txn;
 mod unique_ids;
 
 use anyhow::{bail, Result};
@@ -24,6 +25,12 @@ pub struct Op {
 pub struct Options {
     pub nodes: Vec<String>,
     pub topology: String,
+    /// txn-rw-register: active keys (Elle's default 10 when absent), ops per txn,
+    /// writes per key, and the consistency models to check.
+    pub key_count: Option<usize>,
+    pub max_txn_length: usize,
+    pub max_writes_per_key: usize,
+    pub consistency_models: Vec<String>,
 }
 
 /// Jepsen's three-valued validity; `False` dominates `Unknown`, which dominates `True`.
@@ -131,6 +138,7 @@ const WORKLOADS: &[(&str, Constructor)] = &[
     ("echo", echo::new),
     ("g-counter", counter::grow_only),
     ("pn-counter", counter::positive_negative),
+    ("txn-rw-register", txn::new),
     ("unique-ids", unique_ids::new),
 ];
 
