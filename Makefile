@@ -12,7 +12,7 @@ MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
 .PHONY: all run test bench clean wasm-target host challenges fixtures lint \
         echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e bench-broadcast \
-        broadcast-c-seeds g-counter g-counter-seeds
+        broadcast-c-seeds g-counter g-counter-seeds txn-a txn-b txn-c txn-c-seeds
 
 all: host challenges
 
@@ -41,7 +41,7 @@ lint:
 
 # The main job: build everything and grade every challenge.
 run: all
-	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e g-counter; do $(MAKE) --no-print-directory $$c || exit 1; done
+	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e g-counter txn-a txn-b txn-c; do $(MAKE) --no-print-directory $$c || exit 1; done
 
 # grade NAME, WASM, OPTIONS, GUEST-ARGS: the Maelstrom command of ../shared/challenges.md.
 define grade
@@ -98,6 +98,26 @@ g-counter-seeds: all
 	    --seed $$s challenges/g-counter.wasm >/dev/null \
 	    || { echo "g-counter: seed $$s INVALID (rerun: $(HOST) test ... --seed $$s)"; exit 1; }; \
 	done; echo "g-counter: valid on seeds 1..100"
+
+TXN_B := -w txn-rw-register --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 \
+         --availability total --nemesis partition
+
+txn-a: all
+	$(call grade,txn-a,txn,-w txn-rw-register --node-count 1 --time-limit 20 --rate 1000 --concurrency 2n --consistency-models read-uncommitted --availability total)
+
+txn-b: all
+	$(call grade,txn-b,txn,$(TXN_B) --consistency-models read-uncommitted)
+
+txn-c: all
+	$(call grade,txn-c,txn,$(TXN_B) --consistency-models read-committed)
+
+# 6c's bar: valid on 100 seeds, on the harness's virtual time.
+txn-c-seeds: all
+	@for s in $$(seq 1 100); do \
+	  $(HOST) test $(TXN_B) --consistency-models read-committed \
+	    --seed $$s challenges/txn.wasm >/dev/null \
+	    || { echo "txn-c: seed $$s INVALID (rerun: $(HOST) test ... --seed $$s)"; exit 1; }; \
+	done; echo "txn-c: valid on seeds 1..100"
 
 # The 3d/3e evidence: many seeds, partitions, one real-time run each (see challenges/broadcast/README.md).
 bench-broadcast: all

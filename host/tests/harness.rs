@@ -790,3 +790,35 @@ fn txn_aborted_and_intermediate_reads_are_invalid_under_read_committed() {
     }
     assert_valid(&txn_run(&wasm, "1", "read-committed", 1, &[]));
 }
+
+#[test]
+fn txn_challenge_6a_and_6b_are_valid_and_totally_available() {
+    let wasm = wasm("challenges/txn.wasm");
+    for seed in 1..=5 {
+        for nodes in ["1", "2"] {
+            let o = txn_run(&wasm, nodes, "read-uncommitted", seed, &[]);
+            assert_valid(&o);
+            assert_eq!(o.json["stats"]["fail-count"], 0, "{}", o.stdout);
+            assert_eq!(o.json["stats"]["info-count"], 0, "{}", o.stdout);
+        }
+    }
+}
+
+#[test]
+fn txn_challenge_6c_is_valid_on_100_seeds() {
+    let wasm = wasm("challenges/txn.wasm");
+    for seed in 1..=100 {
+        let o = txn_run(&wasm, "2", "read-committed", seed, &[]);
+        assert_valid(&o);
+        assert_eq!(
+            o.json["stats"]["info-count"], 0,
+            "seed {seed}:\n{}",
+            o.stdout
+        );
+        assert!(
+            figure(&o, &["net", "servers", "msgs-per-op"]) < 0.1,
+            "seed {seed}:\n{}",
+            o.stdout
+        );
+    }
+}
