@@ -822,3 +822,59 @@ fn txn_challenge_6c_is_valid_on_100_seeds() {
         );
     }
 }
+
+// Kafka (challenge 5): the checker names the anomaly a broken log commits.
+
+fn kafka_run(wasm: &str, nodes: &str, seed: u64, extra: &[&str], guest: &[&str]) -> Outcome {
+    let seed = seed.to_string();
+    let mut args = vec![
+        "-w",
+        "kafka",
+        "--node-count",
+        nodes,
+        "--concurrency",
+        "2n",
+        "--seed",
+        &seed,
+    ];
+    args.extend_from_slice(extra);
+    args.push(wasm);
+    if !guest.is_empty() {
+        args.push("--");
+        args.extend_from_slice(guest);
+    }
+    test(&args)
+}
+
+fn kafka_count(o: &Outcome, kind: &str) -> u64 {
+    o.json["workload"]["counts"][kind].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn kafka_broken_logs_are_invalid_for_the_right_reason() {
+    let wasm = fixture("kafka_broken");
+    let quick = ["--time-limit", "5", "--rate", "500"];
+    let o = kafka_run(&wasm, "1", 1, &quick, &[]);
+    assert_valid(&o);
+    let o = kafka_run(&wasm, "1", 1, &quick, &["--lose", "50"]);
+    assert_invalid(&o);
+    assert!(kafka_count(&o, "lost-write") > 0, "{}", o.stdout);
+    assert_eq!(kafka_count(&o, "inconsistent-offsets"), 0, "{}", o.stdout);
+    assert!(
+        problems(&o).contains("skipping known offsets"),
+        "{}",
+        o.stdout
+    );
+    let o = kafka_run(&wasm, "1", 1, &quick, &["--dup", "50"]);
+    assert_invalid(&o);
+    assert!(kafka_count(&o, "inconsistent-offsets") > 0, "{}", o.stdout);
+    assert!(
+        problems(&o).contains("holds several messages"),
+        "{}",
+        o.stdout
+    );
+    let o = kafka_run(&wasm, "1", 1, &quick, &["--bump"]);
+    assert_invalid(&o);
+    assert!(kafka_count(&o, "uncommitted-offset") > 0, "{}", o.stdout);
+    assert_eq!(kafka_count(&o, "lost-write"), 0, "{}", o.stdout);
+}

@@ -465,6 +465,7 @@ impl<'a> Run<'a> {
                     &*self.workload,
                     &mut self.next_client,
                 ) {
+                    self.tell_workload();
                     self.after_completion();
                 }
             }
@@ -551,6 +552,7 @@ impl<'a> Run<'a> {
                     &*self.workload,
                     &mut self.next_client,
                 ) {
+                    self.tell_workload();
                     self.after_completion();
                 }
             }
@@ -747,6 +749,18 @@ impl<'a> Run<'a> {
                 msg_id: req.msg_id,
             },
         );
+    }
+
+    /// Hands the operation that just completed to the workload's generator.
+    fn tell_workload(&mut self) {
+        let entries = &self.clients.history.entries;
+        let Some(done) = entries.last() else { return };
+        let Some(invoked) = done.invoke.and_then(|i| entries.get(i)) else {
+            return;
+        };
+        // A thread's processes are its index plus multiples of the concurrency.
+        let thread = (done.process % self.clients.workers.len().max(1) as u64) as usize;
+        self.workload.completed(thread, invoked, done);
     }
 
     /// A client became free.

@@ -5,13 +5,14 @@
 mod broadcast;
 mod counter;
 mod echo;
+mod kafka;
 mod txn;
 mod unique_ids;
 
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
-use super::client::History;
+use super::client::{Entry, History};
 use super::rng::Rng;
 
 /// An operation the generator asks a client to perform.
@@ -127,6 +128,9 @@ pub trait Workload {
     fn reusable_clients(&self) -> bool {
         false
     }
+    /// Thread `thread`'s operation completed (`invoked`, then `completion`), for a
+    /// generator that keeps per-client state (kafka's poll positions).
+    fn completed(&mut self, _thread: usize, _invoked: &Entry, _completion: &Entry) {}
     fn check(&self, history: &History, ctx: &Context) -> Verdict;
 }
 
@@ -137,6 +141,7 @@ const WORKLOADS: &[(&str, Constructor)] = &[
     ("broadcast", broadcast::new),
     ("echo", echo::new),
     ("g-counter", counter::grow_only),
+    ("kafka", kafka::new),
     ("pn-counter", counter::positive_negative),
     ("txn-rw-register", txn::new),
     ("unique-ids", unique_ids::new),
