@@ -12,7 +12,8 @@ MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
 .PHONY: all run test bench clean wasm-target host challenges fixtures lint \
         echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e bench-broadcast \
-        broadcast-c-seeds g-counter g-counter-seeds txn-a txn-b txn-c txn-c-seeds
+        broadcast-c-seeds g-counter g-counter-seeds txn-a txn-b txn-c txn-c-seeds \
+        kafka-a kafka-b kafka-c
 
 all: host challenges
 
@@ -41,7 +42,7 @@ lint:
 
 # The main job: build everything and grade every challenge.
 run: all
-	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e g-counter txn-a txn-b txn-c; do $(MAKE) --no-print-directory $$c || exit 1; done
+	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e g-counter kafka-a kafka-b kafka-c txn-a txn-b txn-c; do $(MAKE) --no-print-directory $$c || exit 1; done
 
 # grade NAME, WASM, OPTIONS, GUEST-ARGS: the Maelstrom command of ../shared/challenges.md.
 define grade
@@ -118,6 +119,20 @@ txn-c-seeds: all
 	    --seed $$s challenges/txn.wasm >/dev/null \
 	    || { echo "txn-c: seed $$s INVALID (rerun: $(HOST) test ... --seed $$s)"; exit 1; }; \
 	done; echo "txn-c: valid on seeds 1..100"
+
+# Guest arguments per kafka stage (see challenges/kafka/README.md): 5b keeps the logs
+# in lin-kv, 5c (the default) gives each key an owner node.
+KAFKA_B_ARGS ?= --lin-kv
+KAFKA_C_ARGS ?=
+
+kafka-a: all
+	$(call grade,kafka-a,kafka,-w kafka --node-count 1 --concurrency 2n --time-limit 20 --rate 1000,$(KAFKA_C_ARGS))
+
+kafka-b: all
+	$(call grade,kafka-b,kafka,-w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000,$(KAFKA_B_ARGS))
+
+kafka-c: all
+	$(call grade,kafka-c,kafka,-w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000,$(KAFKA_C_ARGS))
 
 # The 3d/3e evidence: many seeds, partitions, one real-time run each (see challenges/broadcast/README.md).
 bench-broadcast: all

@@ -878,3 +878,43 @@ fn kafka_broken_logs_are_invalid_for_the_right_reason() {
     assert!(kafka_count(&o, "uncommitted-offset") > 0, "{}", o.stdout);
     assert_eq!(kafka_count(&o, "lost-write"), 0, "{}", o.stdout);
 }
+
+/// 5a, 5b and 5c as graded, plus 5c's bar: servers' msgs-per-op and the latency
+/// quantiles (at a 10 ms network latency, as on virtual time latency is otherwise 0)
+/// each at most half of 5b's. Guest arguments come from the Makefile.
+#[test]
+fn kafka_challenge_is_valid_and_5c_halves_5b() {
+    let wasm = wasm("challenges/kafka.wasm");
+    let b_args = makefile_args("KAFKA_B_ARGS");
+    let c_args = makefile_args("KAFKA_C_ARGS");
+    let b: Vec<&str> = b_args.iter().map(String::as_str).collect();
+    let c: Vec<&str> = c_args.iter().map(String::as_str).collect();
+    let graded = ["--time-limit", "20", "--rate", "1000"];
+    let timed = ["--time-limit", "20", "--rate", "1000", "--latency", "10"];
+    let a = kafka_run(&wasm, "1", 1, &graded, &c);
+    assert_valid(&a);
+    let mut runs = Vec::new();
+    for (extra, args) in [(&graded[..], &b), (&graded, &c), (&timed, &b), (&timed, &c)] {
+        let o = kafka_run(&wasm, "2", 1, extra, args);
+        assert_valid(&o);
+        assert_eq!(o.json["stats"]["fail-count"], 0, "{}", o.stdout);
+        assert_eq!(o.json["stats"]["info-count"], 0, "{}", o.stdout);
+        runs.push(o);
+    }
+    let msgs = |o: &Outcome| figure(o, &["net", "servers", "msgs-per-op"]);
+    assert!(
+        2.0 * msgs(&runs[1]) <= msgs(&runs[0]),
+        "5c {} vs 5b {} servers msgs-per-op",
+        msgs(&runs[1]),
+        msgs(&runs[0])
+    );
+    for q in ["0.5", "0.95", "0.99", "1"] {
+        let lat = |o: &Outcome| figure(o, &["workload", "latency", q]);
+        assert!(
+            2.0 * lat(&runs[3]) <= lat(&runs[2]),
+            "latency quantile {q}: 5c {} ms vs 5b {} ms",
+            lat(&runs[3]),
+            lat(&runs[2])
+        );
+    }
+}

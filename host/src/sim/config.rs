@@ -18,7 +18,8 @@ use super::workload;
     (history.jsonl) under --store. Exit status: 0 valid, 1 invalid, 2 harness error."
 )]
 pub struct TestArgs {
-    /// The workload: broadcast, echo, g-counter, pn-counter, txn-rw-register or unique-ids.
+    /// The workload: broadcast, echo, g-counter, kafka, pn-counter, txn-rw-register or
+    /// unique-ids.
     #[arg(short = 'w', long)]
     pub workload: String,
     /// Runs each node as this program over stdin/stdout, in real time, as Maelstrom does.
