@@ -41,8 +41,12 @@ lint:
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 # The main job: build everything and grade every challenge.
+GRADED := echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e \
+          g-counter kafka-a kafka-b kafka-c txn-a txn-b txn-c
+
 run: all
-	@for c in echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e g-counter kafka-a kafka-b kafka-c txn-a txn-b txn-c; do $(MAKE) --no-print-directory $$c || exit 1; done
+	@for c in $(GRADED); do $(MAKE) --no-print-directory $$c || { echo "make run: $$c is INVALID (see above)"; exit 1; }; done
+	@echo; echo "make run: all $(words $(GRADED)) graded challenges are valid: $(GRADED)"
 
 # grade NAME, WASM, OPTIONS, GUEST-ARGS: the Maelstrom command of ../shared/challenges.md.
 define grade
