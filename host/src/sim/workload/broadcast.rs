@@ -111,18 +111,12 @@ impl Workload for Broadcast {
                 value: json!(v),
             }
         } else {
-            Op {
-                f: "read",
-                value: Value::Null,
-            }
+            Op::read()
         }
     }
 
     fn final_op(&self, _: usize) -> Option<Op> {
-        Some(Op {
-            f: "read",
-            value: Value::Null,
-        })
+        Some(Op::read())
     }
 
     fn request(&self, op: &Op) -> Value {

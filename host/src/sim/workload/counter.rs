@@ -28,10 +28,7 @@ impl Workload for Counter {
     fn next_op(&mut self, _: usize, rng: &mut Rng) -> Op {
         loop {
             if rng.below(2) == 1 {
-                return Op {
-                    f: "read",
-                    value: Value::Null,
-                };
+                return Op::read();
             }
             let delta = rng.below(10) as i64 - 5;
             if self.negative || delta >= 0 {
@@ -44,10 +41,7 @@ impl Workload for Counter {
     }
 
     fn final_op(&self, _: usize) -> Option<Op> {
-        Some(Op {
-            f: "read",
-            value: Value::Null,
-        })
+        Some(Op::read())
     }
 
     fn request(&self, op: &Op) -> Value {

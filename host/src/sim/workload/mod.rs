@@ -22,6 +22,16 @@ pub struct Op {
     pub value: Value,
 }
 
+impl Op {
+    /// A read, which carries no value until its reply fills one in.
+    pub fn read() -> Op {
+        Op {
+            f: "read",
+            value: Value::Null,
+        }
+    }
+}
+
 /// Options a workload may use (the ones Maelstrom passes to workloads).
 pub struct Options {
     pub nodes: Vec<String>,
