@@ -124,6 +124,32 @@ async fn forward(
     Ok(())
 }
 
+/// Answers `req` once every other owner has answered its part: their `field` maps
+/// are merged into `merged` (this node's own part), and `reply` makes the answer. The
+/// first failed forward is the answer instead.
+fn gather<T: 'static>(
+    ctx: &Ctx<Kafka>,
+    req: Request<T>,
+    bodies: Vec<(String, Value)>,
+    field: &'static str,
+    mut merged: Map<String, Value>,
+    reply: impl FnOnce(Map<String, Value>) -> Value + 'static,
+) -> Result {
+    if bodies.is_empty() {
+        return ctx.reply(&req, reply(merged));
+    }
+    let ctx2 = ctx.clone();
+    ctx.spawn(async move {
+        match forward(&ctx2, bodies, field, &mut merged).await {
+            Ok(()) => {
+                let _ = ctx2.reply(&req, reply(merged));
+            }
+            Err(e) => ctx2.reply_error(&req, &e),
+        }
+    });
+    Ok(())
+}
+
 fn log_key(k: &str) -> String {
     format!("log-{k}")
 }
@@ -172,10 +198,7 @@ fn node() -> Node<Kafka> {
             return Ok(());
         }
         let (mine, theirs) = split(ctx, req.body.offsets.iter().map(|(k, o)| (k, *o)));
-        let mut msgs = s.poll(&mine.into_iter().collect());
-        if theirs.is_empty() {
-            return ctx.reply(&req, json!({"type": "poll_ok", "msgs": msgs}));
-        }
+        let msgs = s.poll(&mine.into_iter().collect());
         let bodies = theirs
             .into_iter()
             .map(|(o, part)| {
@@ -183,16 +206,14 @@ fn node() -> Node<Kafka> {
                 (o, json!({"type": "poll", "offsets": offsets}))
             })
             .collect();
-        let ctx2 = ctx.clone();
-        ctx.spawn(async move {
-            match forward(&ctx2, bodies, "msgs", &mut msgs).await {
-                Ok(()) => {
-                    let _ = ctx2.reply(&req, json!({"type": "poll_ok", "msgs": msgs}));
-                }
-                Err(e) => ctx2.reply_error(&req, &e),
-            }
-        });
-        Ok(())
+        gather(
+            ctx,
+            req,
+            bodies,
+            "msgs",
+            msgs,
+            |msgs| json!({"type": "poll_ok", "msgs": msgs}),
+        )
     })
     .on("commit_offsets", |s, ctx, req: Request<Offsets>| {
         if s.lin_kv {
@@ -204,9 +225,6 @@ fn node() -> Node<Kafka> {
             let c = s.committed.entry(k).or_insert(o);
             *c = (*c).max(o);
         }
-        if theirs.is_empty() {
-            return ctx.reply(&req, json!({"type": "commit_offsets_ok"}));
-        }
         let bodies = theirs
             .into_iter()
             .map(|(o, part)| {
@@ -214,16 +232,14 @@ fn node() -> Node<Kafka> {
                 (o, json!({"type": "commit_offsets", "offsets": offsets}))
             })
             .collect();
-        let ctx2 = ctx.clone();
-        ctx.spawn(async move {
-            match forward(&ctx2, bodies, "offsets", &mut Map::new()).await {
-                Ok(()) => {
-                    let _ = ctx2.reply(&req, json!({"type": "commit_offsets_ok"}));
-                }
-                Err(e) => ctx2.reply_error(&req, &e),
-            }
-        });
-        Ok(())
+        gather(
+            ctx,
+            req,
+            bodies,
+            "offsets",
+            Map::new(),
+            |_| json!({"type": "commit_offsets_ok"}),
+        )
     })
     .on("list_committed_offsets", |s, ctx, req: Request<Keys>| {
         if s.lin_kv {
@@ -237,12 +253,6 @@ fn node() -> Node<Kafka> {
                 offsets.insert(k, json!(c));
             }
         }
-        if theirs.is_empty() {
-            return ctx.reply(
-                &req,
-                json!({"type": "list_committed_offsets_ok", "offsets": offsets}),
-            );
-        }
         let bodies = theirs
             .into_iter()
             .map(|(o, part)| {
@@ -250,19 +260,14 @@ fn node() -> Node<Kafka> {
                 (o, json!({"type": "list_committed_offsets", "keys": keys}))
             })
             .collect();
-        let ctx2 = ctx.clone();
-        ctx.spawn(async move {
-            match forward(&ctx2, bodies, "offsets", &mut offsets).await {
-                Ok(()) => {
-                    let _ = ctx2.reply(
-                        &req,
-                        json!({"type": "list_committed_offsets_ok", "offsets": offsets}),
-                    );
-                }
-                Err(e) => ctx2.reply_error(&req, &e),
-            }
-        });
-        Ok(())
+        gather(
+            ctx,
+            req,
+            bodies,
+            "offsets",
+            offsets,
+            |offsets| json!({"type": "list_committed_offsets_ok", "offsets": offsets}),
+        )
     })
 }
 
