@@ -5,8 +5,8 @@
 
 mod component;
 mod node;
-mod sim;
 mod stdio;
+mod wasm_nodes;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -43,7 +43,7 @@ enum Command {
     #[command(long_about)]
     Run(RunArgs),
     /// Runs a Maelstrom workload against a node, with the built-in harness.
-    Test(Box<sim::TestArgs>),
+    Test(Box<TestArgs>),
     /// Compiles a component into the cache ahead of time and prints the artifact's path.
     ///
     /// The cache lives in $GLOMERS_CACHE_DIR, else $XDG_CACHE_HOME/glomers, else
@@ -67,8 +67,17 @@ pub struct RunArgs {
     args: Vec<String>,
 }
 
+/// `host test`: the harness's options, and the guests' limits.
+#[derive(clap::Args)]
+pub struct TestArgs {
+    #[command(flatten)]
+    test: harness::TestArgs,
+    #[command(flatten)]
+    limits: Limits,
+}
+
 /// Resource limits for each guest.
-#[derive(clap::Args, Clone, Debug)]
+#[derive(clap::Parser, Clone, Debug)]
 pub struct Limits {
     /// The most memory a guest may use, in MiB; growing past it traps.
     #[arg(long, default_value_t = 256, value_name = "MIB")]
@@ -79,9 +88,29 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The limits that differ from their defaults, as options, for the replay command.
+    fn non_default(&self) -> Vec<(String, String)> {
+        let d = Limits::default();
+        let mut v = Vec::new();
+        if self.max_memory_mb != d.max_memory_mb {
+            v.push(("--max-memory-mb".into(), self.max_memory_mb.to_string()));
+        }
+        if self.call_budget_ms != d.call_budget_ms {
+            v.push(("--call-budget-ms".into(), self.call_budget_ms.to_string()));
+        }
+        v
+    }
+
     pub fn apply(&self, options: &mut node::NodeOptions) {
         options.max_memory = self.max_memory_mb << 20;
         options.call_budget = Duration::from_millis(self.call_budget_ms);
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // No words: every limit at its declared default.
+        <Limits as clap::Parser>::parse_from(["limits"])
     }
 }
 
@@ -89,7 +118,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args).map(|()| 0),
-        Command::Test(args) => sim::main(*args),
+        Command::Test(args) => test(*args),
         Command::Compile { wasm } => compile(&wasm).map(|()| 0),
     };
     match result {
@@ -118,6 +147,21 @@ pub fn strip_separator(mut args: Vec<String>) -> Vec<String> {
         args.remove(0);
     }
     args
+}
+
+/// `host test`: the harness, with the .wasm as every node unless `--bin` is given.
+fn test(args: TestArgs) -> Result<i32> {
+    let TestArgs { mut test, limits } = args;
+    test.node_options = limits.non_default();
+    let nodes = match (&test.bin, test.words.split_first()) {
+        (Some(_), _) | (None, None) => None,
+        (None, Some((path, guest_args))) => {
+            let path = PathBuf::from(path);
+            let factory = wasm_nodes::factory(&path, guest_args, &limits)?;
+            Some((path.display().to_string(), factory))
+        }
+    };
+    harness::main(test, nodes)
 }
 
 fn compile(wasm: &[PathBuf]) -> Result<()> {

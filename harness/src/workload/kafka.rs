@@ -23,8 +23,8 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{secs, Context, Op, Valid, Verdict, Workload};
-use crate::sim::client::{Entry, History, Kind};
-use crate::sim::rng::Rng;
+use crate::history::{Entry, History, Kind};
+use crate::rng::Rng;
 
 /// Active keys at once, and how many sends a key takes before it is retired for a
 /// fresh one (as Jepsen's list-append generator feeding its kafka workload).

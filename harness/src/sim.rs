@@ -1,96 +1,25 @@
-//! Driver 2, `host test`: the built-in Maelstrom-compatible harness.
-//!
-//! One event loop drives a whole test: a clock and a priority queue of deliveries,
-//! timer firings, client steps and nemesis steps, ordered by (time, order of
-//! scheduling) so ties resolve the same way every run. In-process nodes (a .wasm)
-//! run on a virtual clock that jumps from event to event, so a 30 s test takes as
-//! long as the nodes' computation; `--bin` nodes are processes on the real clock,
-//! exactly as under Maelstrom. Every random choice comes from one seeded generator.
-//!
-//! A test runs as Maelstrom's: `init` every node, the workload's setup request
-//! (broadcast's topology), then clients and nemesis until --time-limit, then (for
-//! workloads with final reads) heal, wait 10 s, and read from every client.
+//! The event loop of one run, as Maelstrom's: `init` every node, the workload's
+//! setup request (broadcast's topology), then clients and nemesis until the time
+//! limit, then (for workloads with final reads) heal, wait 10 s, and read from every
+//! client. Every event comes off one queue in (time, order scheduled) order and every
+//! random choice from one seeded generator, so a seed replays a whole run.
 
-mod client;
-mod config;
-mod external;
-mod nemesis;
-mod net;
-mod report;
-mod rng;
-mod service;
-mod wasm;
-mod workload;
-
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Instant;
 
-use client::Clients;
-pub use config::TestArgs;
-use config::{Config, Target};
-use nemesis::{Action, Nemesis};
-use net::{Addr, Message, Net};
-use rng::Rng;
-use service::Services;
-use workload::{Op, Workload};
-
-/// What a node did, as the event loop needs it.
-pub enum Output {
-    Send {
-        node: usize,
-        dest: String,
-        body: String,
-    },
-    SetTimer {
-        node: usize,
-        id: u64,
-        delay_ms: u64,
-    },
-    CancelTimer {
-        node: usize,
-        id: u64,
-    },
-    /// The node restarted: its timers are gone.
-    Restarted {
-        node: usize,
-    },
-    /// The node trapped (and restarted itself).
-    Crashed {
-        node: usize,
-        error: String,
-    },
-    /// A node process is gone or said something that is not a message.
-    Fault {
-        node: usize,
-        what: String,
-    },
-}
-
-/// Where the nodes run: in process on virtual time, or as processes on real time.
-pub trait Backend {
-    /// Hands `msg` to node `node`; what it does in response goes to `out`.
-    fn deliver(
-        &mut self,
-        node: usize,
-        msg: &Message,
-        src: &str,
-        now: u64,
-        out: &mut Vec<Output>,
-    ) -> Result<()>;
-    /// Fires timer `id` of node `node` (in-process nodes only).
-    fn fire(&mut self, node: usize, id: u64, now: u64, out: &mut Vec<Output>) -> Result<()>;
-    /// Waits until time `until` (ns since the run began) or until a node says
-    /// something, whichever is first, and returns the time then. A virtual clock
-    /// just jumps to `until`; `None` means nothing can happen any more.
-    fn wait(&mut self, until: Option<u64>, out: &mut Vec<Output>) -> Result<Option<u64>>;
-    /// Stops the nodes; returns what went wrong with them, if anything.
-    fn shutdown(&mut self) -> Vec<String>;
-}
+use crate::backend::{Backend, Output};
+use crate::client::{self, Clients};
+use crate::config::Config;
+use crate::history::History;
+use crate::nemesis::{Action, Nemesis};
+use crate::net::{Addr, Message, Net};
+use crate::rng::Rng;
+use crate::sched::Queue;
+use crate::service::{self, Services};
+use crate::workload::{self, Op, Workload};
 
 enum Event {
     Deliver(Message),
@@ -109,30 +38,6 @@ enum Event {
     SetupTimeout(Phase),
     EndMain,
     FinalOps,
-}
-
-struct Scheduled {
-    time: u64,
-    seq: u64,
-    event: Event,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, o: &Self) -> bool {
-        (self.time, self.seq) == (o.time, o.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Scheduled {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.time, o.seq).cmp(&(self.time, self.seq))
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,16 +64,19 @@ const INIT_TIMEOUT_NS: u64 = 10_000_000_000;
 /// Between healing the network and the final reads.
 const QUIET_NS: u64 = 10_000_000_000;
 
-/// Everything a finished run hands to the report.
-pub struct Outcome {
-    pub history: client::History,
+/// What the event loop leaves: the history and everything it counted, before the
+/// checkers' figures are put together into an [`crate::Outcome`].
+pub struct Record {
+    pub history: History,
     pub verdict: workload::Verdict,
-    pub net: Value,
+    pub net: crate::net::NetStats,
     pub stats: Value,
     pub stats_valid: bool,
     pub nemesis: Vec<Value>,
-    pub crashes: Vec<Value>,
+    pub crashes: Vec<crate::outcome::CrashRecord>,
     pub crash_count: u64,
+    /// Whether time was the real clock.
+    pub real_time: bool,
     /// Failures of the run itself (a node that never answered init...): invalid.
     pub failures: Vec<String>,
     pub warnings: Vec<String>,
@@ -176,15 +84,15 @@ pub struct Outcome {
     pub events: u64,
 }
 
-struct Run<'a> {
+/// One run of a test, from `init` to the last final read.
+pub struct Run<'a> {
     cfg: &'a Config,
     backend: Box<dyn Backend>,
     workload: Box<dyn Workload>,
     node_index: HashMap<String, usize>,
     rng: Rng,
     now: u64,
-    seq: u64,
-    queue: BinaryHeap<Scheduled>,
+    queue: Queue<Event>,
     net: Net,
     nemesis: Option<Nemesis>,
     services: Services,
@@ -198,7 +106,7 @@ struct Run<'a> {
     /// An operation is due but every client is busy.
     op_waiting: bool,
     failures: Vec<String>,
-    crashes: Vec<Value>,
+    crashes: Vec<crate::outcome::CrashRecord>,
     crash_count: u64,
     faults: Vec<String>,
     undeliverable: BTreeMap<String, u64>,
@@ -209,82 +117,8 @@ struct Run<'a> {
     progress_shown: bool,
 }
 
-pub fn main(args: TestArgs) -> Result<i32> {
-    let started = Instant::now();
-    let store_root = args.store.clone();
-    let json_path = args.json.clone();
-    let cfg = Config::from_args(args)?;
-    let mut rng = Rng::new(cfg.seed);
-    let options = workload::Options {
-        nodes: cfg.nodes.clone(),
-        topology: cfg.topology.clone(),
-        key_count: cfg.key_count,
-        max_txn_length: cfg.max_txn_length,
-        max_writes_per_key: cfg.max_writes_per_key,
-        consistency_models: cfg.consistency_models.clone(),
-    };
-    let workload = workload::by_name(&cfg.workload, &options)?;
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let store = new_run_dir(
-        &store_root.join(&cfg.workload),
-        &format!("{stamp}-seed{}", cfg.seed),
-    )?;
-    link_latest(&store_root, &store);
-    // Node seeds come first from the run's generator, so they depend on the seed alone.
-    let seeds: Vec<u64> = cfg.nodes.iter().map(|_| rng.next_u64()).collect();
-    let backend: Box<dyn Backend> = match &cfg.target {
-        Target::Wasm { path, args } => {
-            Box::new(wasm::Cluster::start(path, args, &cfg, &seeds, &store)?)
-        }
-        Target::Bin { program, args } => {
-            Box::new(external::Cluster::start(program, args, &cfg.nodes, &store)?)
-        }
-    };
-    let outcome = Run::new(&cfg, backend, workload, rng).run()?;
-    report::write_history(&outcome.history, &cfg.nodes, &store.join("history.jsonl"))?;
-    let result = report::result(&cfg, &outcome, started.elapsed(), &store);
-    report::print_summary(&cfg, &outcome, &result, &store);
-    if let Some(path) = json_path {
-        let text = serde_json::to_string_pretty(&result)?;
-        std::fs::write(&path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(if result["valid"] == json!(true) { 0 } else { 1 })
-}
-
-/// A fresh directory for this run's logs: `name`, or `name-2`, ... if taken.
-fn new_run_dir(parent: &std::path::Path, name: &str) -> Result<PathBuf> {
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("cannot create the log directory {}", parent.display()))?;
-    let mut k = 1;
-    loop {
-        let dir = match k {
-            1 => parent.join(name),
-            _ => parent.join(format!("{name}-{k}")),
-        };
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => k += 1,
-            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
-        }
-    }
-}
-
-/// STORE/latest points at the newest run, as in Maelstrom; best effort.
-fn link_latest(root: &std::path::Path, run: &std::path::Path) {
-    #[cfg(unix)]
-    if let Ok(rel) = run.strip_prefix(root) {
-        let latest = root.join("latest");
-        let _ = std::fs::remove_file(&latest);
-        let _ = std::os::unix::fs::symlink(rel, &latest);
-    }
-}
-
 impl<'a> Run<'a> {
-    fn new(
+    pub fn new(
         cfg: &'a Config,
         backend: Box<dyn Backend>,
         workload: Box<dyn Workload>,
@@ -308,8 +142,7 @@ impl<'a> Run<'a> {
                 .collect(),
             rng,
             now: 0,
-            seq: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             net: Net::new(cfg.latency),
             nemesis: cfg.partitions.then(|| Nemesis::new(cfg.nemesis_interval)),
             services: Services::default(),
@@ -344,9 +177,9 @@ impl<'a> Run<'a> {
         run
     }
 
-    fn run(mut self) -> Result<Outcome> {
+    pub fn run(mut self) -> Result<Record> {
         while self.phase != Phase::Done {
-            let next = self.queue.peek().map(|s| s.time);
+            let next = self.queue.next_time();
             let now = self.backend.wait(next, &mut self.outs)?;
             let Some(now) = now else {
                 bail!(
@@ -357,13 +190,11 @@ impl<'a> Run<'a> {
             self.now = self.now.max(now);
             self.apply_outputs();
             while self.phase != Phase::Done {
-                match self.queue.peek() {
-                    Some(s) if s.time <= self.now => {}
-                    _ => break,
-                }
-                let Some(s) = self.queue.pop() else { break };
+                let Some(event) = self.queue.pop_due(self.now) else {
+                    break;
+                };
                 self.events += 1;
-                self.handle(s.event)?;
+                self.handle(event)?;
             }
             self.show_progress();
         }
@@ -399,8 +230,8 @@ impl<'a> Run<'a> {
                 self.clients.malformed_count
             ));
         }
-        Ok(Outcome {
-            net: self.net.stats_json(ops),
+        Ok(Record {
+            net: self.net.stats(ops),
             history: std::mem::take(&mut self.clients.history),
             verdict,
             stats,
@@ -408,6 +239,7 @@ impl<'a> Run<'a> {
             nemesis: self.nemesis.map(|n| n.log).unwrap_or_default(),
             crashes: self.crashes,
             crash_count: self.crash_count,
+            real_time: self.backend.real_time(),
             failures: self.failures,
             warnings,
             end_ns: self.now,
@@ -434,12 +266,7 @@ impl<'a> Run<'a> {
     }
 
     fn schedule(&mut self, delay: u64, event: Event) {
-        self.seq += 1;
-        self.queue.push(Scheduled {
-            time: self.now + delay,
-            seq: self.seq,
-            event,
-        });
+        self.queue.push(self.now + delay, event);
     }
 
     fn handle(&mut self, event: Event) -> Result<()> {
@@ -620,11 +447,11 @@ impl<'a> Run<'a> {
                 Output::Crashed { node, error } => {
                     self.crash_count += 1;
                     if self.crashes.len() < 10 {
-                        self.crashes.push(json!({
-                            "node": self.cfg.nodes[node],
-                            "time": self.now as f64 / 1e9,
-                            "error": error,
-                        }));
+                        self.crashes.push(crate::outcome::CrashRecord {
+                            node: self.cfg.nodes[node].clone(),
+                            time: self.now as f64 / 1e9,
+                            error,
+                        });
                     }
                 }
                 Output::Fault { node, what } => {

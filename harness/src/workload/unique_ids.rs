@@ -5,8 +5,8 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 use super::{secs, Context, Op, Valid, Verdict, Workload};
-use crate::sim::client::{History, Kind};
-use crate::sim::rng::Rng;
+use crate::history::{History, Kind};
+use crate::rng::Rng;
 
 pub struct UniqueIds;
 

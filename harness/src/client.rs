@@ -1,4 +1,4 @@
-//! Client processes and the history they write, as Jepsen's workers: each worker
+//! Client processes, which write the history, as Jepsen's workers: each worker
 //! thread talks to one node (thread k to node k mod n) and has at most one request
 //! outstanding. A reply completes the operation (`ok`, or `fail`/`info` for an
 //! error, by whether the error is definite); no reply within the timeout makes it
@@ -9,70 +9,13 @@
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-use super::net::Addr;
-use super::rng::Rng;
-use super::workload::{Op, Workload};
+use crate::history::{Entry, History, Kind};
+use crate::net::Addr;
+use crate::rng::Rng;
+use crate::workload::{Op, Workload};
 
 /// How long a client waits for a reply, as Maelstrom's RPC default.
 pub const TIMEOUT_NS: u64 = 5_000_000_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Invoke,
-    Ok,
-    Fail,
-    Info,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Invoke => "invoke",
-            Kind::Ok => "ok",
-            Kind::Fail => "fail",
-            Kind::Info => "info",
-        }
-    }
-}
-
-/// One entry of the history: an invocation or a completion.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub index: usize,
-    pub kind: Kind,
-    pub process: u64,
-    /// The node the worker talks to.
-    pub node: usize,
-    pub f: &'static str,
-    pub value: Value,
-    /// Virtual (or real, under --bin) ns since the run began.
-    pub time: u64,
-    pub error: Option<Value>,
-    /// Part of the workload's final phase (e.g. broadcast's final reads).
-    pub is_final: bool,
-    /// For a completion, the index of its invocation.
-    pub invoke: Option<usize>,
-}
-
-#[derive(Default)]
-pub struct History {
-    pub entries: Vec<Entry>,
-}
-
-impl History {
-    pub fn invocations(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| e.kind == Kind::Invoke)
-    }
-    pub fn completions(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| e.kind != Kind::Invoke)
-    }
-    /// The completion of each invocation, by invocation index.
-    pub fn completion_of(&self) -> HashMap<usize, &Entry> {
-        self.completions()
-            .filter_map(|c| Some((c.invoke?, c)))
-            .collect()
-    }
-}
 
 struct Pending {
     msg_id: u64,
@@ -227,9 +170,13 @@ impl Clients {
         let kind = body.get("type").and_then(Value::as_str).unwrap_or("");
         let (outcome, value, error) = if kind == "error" {
             let code = body.get("code").and_then(Value::as_u64);
-            let definite = code.is_some_and(definite);
+            let definite = code
+                .and_then(|c| u32::try_from(c).ok())
+                .is_some_and(protocol::is_definite);
             let text = body.get("text").cloned().unwrap_or(Value::Null);
-            let name = code.map(error_name).unwrap_or("unknown");
+            let name = code
+                .and_then(|c| u32::try_from(c).ok())
+                .map_or("unknown", protocol::name);
             let outcome = if definite || workload.idempotent(f) {
                 Kind::Fail
             } else {
@@ -365,27 +312,5 @@ impl Clients {
             .into();
         v["valid"] = json!(valid);
         (v, valid)
-    }
-}
-
-/// Maelstrom's error codes that mean the operation certainly did not happen.
-fn definite(code: u64) -> bool {
-    matches!(code, 1 | 10 | 11 | 12 | 14 | 20 | 21 | 22 | 30)
-}
-
-fn error_name(code: u64) -> &'static str {
-    match code {
-        0 => "timeout",
-        1 => "node-not-found",
-        10 => "not-supported",
-        11 => "temporarily-unavailable",
-        12 => "malformed-request",
-        13 => "crash",
-        14 => "abort",
-        20 => "key-does-not-exist",
-        21 => "key-already-exists",
-        22 => "precondition-failed",
-        30 => "txn-conflict",
-        _ => "unknown",
     }
 }

@@ -12,8 +12,8 @@ mod unique_ids;
 use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
-use super::client::{Entry, History};
-use super::rng::Rng;
+use crate::history::{Entry, History};
+use crate::rng::Rng;
 
 /// An operation the generator asks a client to perform.
 #[derive(Clone, Debug)]
@@ -44,6 +44,20 @@ pub struct Options {
     pub consistency_models: Vec<String>,
 }
 
+impl Options {
+    /// The workload options of a test.
+    pub fn from_config(cfg: &crate::config::Config) -> Options {
+        Options {
+            nodes: cfg.nodes.clone(),
+            topology: cfg.topology.clone(),
+            key_count: cfg.key_count,
+            max_txn_length: cfg.max_txn_length,
+            max_writes_per_key: cfg.max_writes_per_key,
+            consistency_models: cfg.consistency_models.clone(),
+        }
+    }
+}
+
 /// Jepsen's three-valued validity; `False` dominates `Unknown`, which dominates `True`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Valid {
@@ -68,6 +82,16 @@ impl Valid {
             Valid::True => Value::Bool(true),
             Valid::False => Value::Bool(false),
             Valid::Unknown => Value::String("unknown".into()),
+        }
+    }
+}
+
+impl serde::Serialize for Valid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Valid::True => s.serialize_bool(true),
+            Valid::False => s.serialize_bool(false),
+            Valid::Unknown => s.serialize_str("unknown"),
         }
     }
 }

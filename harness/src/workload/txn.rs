@@ -19,8 +19,8 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{secs, Context, Op, Valid, Verdict, Workload};
-use crate::sim::client::{Entry, History, Kind};
-use crate::sim::rng::Rng;
+use crate::history::{Entry, History, Kind};
+use crate::rng::Rng;
 
 /// The models this checker decides fully, and the stronger ones it knows by name.
 const DECIDED: &[&str] = &["read-uncommitted", "read-committed"];
@@ -797,7 +797,7 @@ fn cycle_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::workload::Options;
+    use crate::workload::Options;
 
     fn options(models: &[&str]) -> Options {
         Options {

@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{secs, Context, Op, Options, Valid, Verdict, Workload};
-use crate::sim::client::{Entry, History, Kind};
-use crate::sim::rng::Rng;
+use crate::history::{Entry, History, Kind};
+use crate::rng::Rng;
 
 pub struct Broadcast {
     topology: BTreeMap<String, Vec<String>>,

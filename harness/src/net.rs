@@ -7,7 +7,7 @@
 //! which for a node keeping up with its traffic is the moment it was sent.
 
 use anyhow::{bail, Result};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::rng::Rng;
 
@@ -103,19 +103,42 @@ struct Counts {
 }
 
 impl Counts {
-    fn json(&self, ops: u64) -> Value {
-        let mut v = json!({
-            "send-count": self.send,
-            "recv-count": self.recv,
+    fn figures(&self, ops: u64) -> NetCounts {
+        NetCounts {
+            send_count: self.send,
+            recv_count: self.recv,
             // Every journalled message was sent exactly once, so the number of
             // distinct messages is the number of sends.
-            "msg-count": self.send,
-        });
-        if ops > 0 {
-            v["msgs-per-op"] = json!(self.send as f64 / ops as f64);
+            msg_count: self.send,
+            msgs_per_op: (ops > 0).then(|| self.send as f64 / ops as f64),
         }
-        v
     }
+}
+
+/// Maelstrom's `net` figures for one class of messages.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NetCounts {
+    /// Messages sent.
+    pub send_count: u64,
+    /// Messages received (sent and not dropped by a partition).
+    pub recv_count: u64,
+    /// Distinct messages.
+    pub msg_count: u64,
+    /// Messages per client operation; absent when there were no operations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msgs_per_op: Option<f64>,
+}
+
+/// Maelstrom's `net` result: all messages, those to or from clients, and those
+/// between nodes (and services).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct NetStats {
+    pub all: NetCounts,
+    pub clients: NetCounts,
+    pub servers: NetCounts,
+    /// Always true, as in Maelstrom: the network checker has no failure mode.
+    pub valid: bool,
 }
 
 pub struct Net {
@@ -200,13 +223,13 @@ impl Net {
     }
 
     /// Maelstrom's `net` figures; msgs-per-op divides by the number of client ops.
-    pub fn stats_json(&self, ops: u64) -> Value {
-        json!({
-            "all": self.all.json(ops),
-            "clients": self.clients.json(ops),
-            "servers": self.servers.json(ops),
-            "valid": true,
-        })
+    pub fn stats(&self, ops: u64) -> NetStats {
+        NetStats {
+            all: self.all.figures(ops),
+            clients: self.clients.figures(ops),
+            servers: self.servers.figures(ops),
+            valid: true,
+        }
     }
 
     /// (messages between servers, all messages) so far.
@@ -247,10 +270,9 @@ mod tests {
         let (m, d) = net.send(Addr::Client(4), Addr::Node(0), "{}".into(), &mut rng);
         assert_eq!(d, 0);
         assert!(net.receive(&m));
-        let s = net.stats_json(2);
-        assert_eq!(s["all"]["send-count"], 3);
-        assert_eq!(s["all"]["recv-count"], 2);
-        assert_eq!(s["servers"]["msgs-per-op"], 1.0);
+        let s = net.stats(2);
+        assert_eq!((s.all.send_count, s.all.recv_count), (3, 2));
+        assert_eq!(s.servers.msgs_per_op, Some(1.0));
         // What was sent before a partition or a heal keeps its fate.
         let (cut, _) = net.send(Addr::Node(1), Addr::Node(0), "{}".into(), &mut rng);
         net.heal();

@@ -5,9 +5,10 @@
 use anyhow::{bail, Context as _, Result};
 use std::path::PathBuf;
 
-use super::net::{Dist, Latency};
-use super::rng::Rng;
-use super::workload;
+use crate::net::{Dist, Latency};
+use crate::rng::Rng;
+use crate::workload;
+
 /// Options of `host test`: Maelstrom's names and defaults.
 #[derive(clap::Args, Debug)]
 #[command(
@@ -80,16 +81,46 @@ pub struct TestArgs {
     /// Where each run's node logs go: STORE/<workload>/<time>-seed<N>/<node>.log.
     #[arg(long, default_value = "store", value_name = "DIR")]
     pub store: PathBuf,
-    #[command(flatten)]
-    pub limits: crate::Limits,
     /// PATH.wasm [ARGS..] (or with --bin, the program's arguments).
     #[arg(value_name = "NODE")]
     pub words: Vec<String>,
+    /// Options of whoever runs the nodes in process (the host's resource limits), as
+    /// `--name value` pairs for the replay command; only those that differ from
+    /// their defaults.
+    #[arg(skip)]
+    pub node_options: Vec<(String, String)>,
+}
+
+impl TestArgs {
+    /// Parses Maelstrom-style words (`-w echo --rate 10 x.wasm ...`).
+    pub fn parse<I, S>(words: I) -> Result<TestArgs>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        #[derive(clap::Parser)]
+        #[command(name = "host test", no_binary_name = true)]
+        struct Words {
+            #[command(flatten)]
+            args: TestArgs,
+        }
+        let words: Vec<String> = words.into_iter().map(Into::into).collect();
+        Ok(<Words as clap::Parser>::try_parse_from(words)?.args)
+    }
+
+    /// Every option at its default, for `workload`.
+    pub fn defaults(workload: &str) -> TestArgs {
+        // The words are fixed and valid; were they not, every test would show it.
+        TestArgs::parse(["-w", workload]).expect("the default options parse")
+    }
 }
 
 /// How the nodes run.
 pub enum Target {
-    Wasm { path: PathBuf, args: Vec<String> },
+    /// In process, made by a node factory; `words` are the node's (PATH.wasm and
+    /// its arguments, for the host).
+    InProcess { words: Vec<String> },
+    /// Each node a process: `program` with `args`, in real time.
     Bin { program: PathBuf, args: Vec<String> },
 }
 
@@ -117,11 +148,10 @@ pub struct Config {
     pub consistency_models: Vec<String>,
     pub seed: u64,
     pub command: String,
-    pub limits: crate::Limits,
 }
 
 impl Config {
-    pub fn from_args(a: TestArgs) -> Result<Config> {
+    pub fn from_args(a: &TestArgs) -> Result<Config> {
         let nodes: Vec<String> = match (a.node_count, a.nodes.is_empty()) {
             (Some(0), _) => bail!("--node-count must be positive"),
             (Some(n), _) => (0..n).map(|i| format!("n{i}")).collect(),
@@ -168,15 +198,9 @@ impl Config {
                 program: program.clone(),
                 args: a.words.clone(),
             },
-            None => {
-                let Some((path, args)) = a.words.split_first() else {
-                    bail!("no node to test: give PATH.wasm (or --bin PROGRAM)");
-                };
-                Target::Wasm {
-                    path: PathBuf::from(path),
-                    args: args.to_vec(),
-                }
-            }
+            None => Target::InProcess {
+                words: a.words.clone(),
+            },
         };
         let seed = a.seed.unwrap_or_else(random_seed);
         let mut c = Config {
@@ -200,9 +224,8 @@ impl Config {
             consistency_models: a.consistency_models.clone(),
             seed,
             command: String::new(),
-            limits: a.limits.clone(),
         };
-        c.command = replay_command(&a, seed);
+        c.command = replay_command(a, seed);
         Ok(c)
     }
 
@@ -253,7 +276,9 @@ fn replay_command(a: &TestArgs, seed: u64) -> String {
     opt("--concurrency", a.concurrency.clone());
     opt("--latency", a.latency.to_string());
     opt("--latency-dist", a.latency_dist.to_string());
-    if a.workload == "broadcast" {
+    // The rest only where it differs from its default, so no workload needs a case.
+    let d = TestArgs::defaults(&a.workload);
+    if a.topology != d.topology {
         opt("--topology", a.topology.clone());
     }
     if !a.nemesis.is_empty() {
@@ -263,27 +288,20 @@ fn replay_command(a: &TestArgs, seed: u64) -> String {
     if let Some(av) = &a.availability {
         opt("--availability", av.clone());
     }
-    if a.workload == "txn-rw-register" {
-        if let Some(k) = a.key_count {
-            opt("--key-count", k.to_string());
-        }
-        opt("--max-txn-length", a.max_txn_length.to_string());
-        opt("--max-writes-per-key", a.max_writes_per_key.to_string());
-        if !a.consistency_models.is_empty() {
-            opt("--consistency-models", a.consistency_models.join(","));
-        }
+    if let Some(k) = a.key_count {
+        opt("--key-count", k.to_string());
     }
-    let defaults = <crate::Limits as clap::FromArgMatches>::from_arg_matches(
-        &<crate::Limits as clap::Args>::augment_args(clap::Command::new("x"))
-            .get_matches_from(["x"]),
-    );
-    if let Ok(d) = defaults {
-        if d.max_memory_mb != a.limits.max_memory_mb {
-            opt("--max-memory-mb", a.limits.max_memory_mb.to_string());
-        }
-        if d.call_budget_ms != a.limits.call_budget_ms {
-            opt("--call-budget-ms", a.limits.call_budget_ms.to_string());
-        }
+    if a.max_txn_length != d.max_txn_length {
+        opt("--max-txn-length", a.max_txn_length.to_string());
+    }
+    if a.max_writes_per_key != d.max_writes_per_key {
+        opt("--max-writes-per-key", a.max_writes_per_key.to_string());
+    }
+    if !a.consistency_models.is_empty() {
+        opt("--consistency-models", a.consistency_models.join(","));
+    }
+    for (k, v) in &a.node_options {
+        opt(k, v.clone());
     }
     opt("--seed", seed.to_string());
     if a.words.iter().any(|x| x.starts_with('-')) {
@@ -320,7 +338,7 @@ mod tests {
 
     fn config(words: &[&str]) -> Result<Config> {
         let cli = Cli::try_parse_from(std::iter::once("test").chain(words.iter().copied()))?;
-        Config::from_args(cli.args)
+        Config::from_args(&cli.args)
     }
 
     #[test]
@@ -366,13 +384,10 @@ mod tests {
             "1",
         ])
         .unwrap();
-        let Target::Wasm { path, args } = &c.target else {
-            panic!("not wasm")
+        let Target::InProcess { words } = &c.target else {
+            panic!("not in process")
         };
-        assert_eq!(
-            (path.to_str(), args.as_slice()),
-            (Some("x.wasm"), &["--k".to_string(), "1".into()][..])
-        );
+        assert_eq!(words, &["x.wasm", "--k", "1"]);
         // Maelstrom's defaults: nodes n1..n5, 60 s, 5 ops/s, no latency.
         assert_eq!(c.nodes, ["n1", "n2", "n3", "n4", "n5"]);
         assert_eq!(
@@ -385,7 +400,6 @@ mod tests {
 
     #[test]
     fn bad_options_are_refused() {
-        assert!(config(&["-w", "echo"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--concurrency", "0"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--nemesis", "kill"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--availability", "2"]).is_err());

@@ -14,10 +14,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::net::Message;
-use super::{Backend, Output};
+use crate::backend::{Backend, Output};
+use crate::net::Message;
 
-pub struct Cluster {
+pub struct Processes {
     children: Vec<Child>,
     stdins: Vec<Sender<String>>,
     lines: Receiver<Output>,
@@ -32,13 +32,13 @@ struct Envelope<'a> {
     body: &'a RawValue,
 }
 
-impl Cluster {
+impl Processes {
     pub fn start(
         program: &Path,
         args: &[String],
         names: &[String],
         logs: &Path,
-    ) -> Result<Cluster> {
+    ) -> Result<Processes> {
         let (tx, lines) = mpsc::channel();
         let mut children = Vec::new();
         let mut stdins = Vec::new();
@@ -67,7 +67,7 @@ impl Cluster {
             children.push(child);
             stdins.push(in_tx);
         }
-        Ok(Cluster {
+        Ok(Processes {
             children,
             stdins,
             lines,
@@ -128,7 +128,7 @@ fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Sender<Output>
     });
 }
 
-impl Backend for Cluster {
+impl Backend for Processes {
     fn deliver(
         &mut self,
         node: usize,
@@ -179,6 +179,10 @@ impl Backend for Cluster {
         }))
     }
 
+    fn real_time(&self) -> bool {
+        true
+    }
+
     fn shutdown(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         for (i, child) in self.children.iter_mut().enumerate() {
@@ -198,7 +202,7 @@ impl Backend for Cluster {
 }
 
 /// A run that ends in an error must not leave node processes behind.
-impl Drop for Cluster {
+impl Drop for Processes {
     fn drop(&mut self) {
         for child in &mut self.children {
             if let Ok(None) = child.try_wait() {

@@ -4,8 +4,8 @@ use anyhow::Result;
 use serde_json::{json, Map, Value};
 
 use super::{secs, Context, Op, Valid, Verdict, Workload};
-use crate::sim::client::{History, Kind};
-use crate::sim::rng::Rng;
+use crate::history::{History, Kind};
+use crate::rng::Rng;
 
 pub struct Echo;
 

@@ -1,0 +1,225 @@
+//! # harness: Maelstrom as a library
+//!
+//! Runs a Maelstrom workload against a set of nodes and judges the result as
+//! Maelstrom does: its options, workloads, services, nemesis, checkers and figures.
+//! Nodes in process (anything implementing [`Node`]: a wasm component in `host`, a
+//! native SDK node) run on a virtual clock that jumps from event to event, so a 30 s
+//! test takes as long as the nodes' computation; `--bin` nodes are processes on the
+//! real clock, exactly as under Maelstrom. Every random choice comes from one seeded
+//! generator, so a seed replays a whole run.
+//!
+//! ```no_run
+//! # fn make(_: &harness::NodeSpec) -> anyhow::Result<Box<dyn harness::Node>> { unimplemented!() }
+//! let outcome = harness::Builder::new("broadcast")
+//!     .node_count(5)
+//!     .rate(10.0)
+//!     .time_limit(20.0)
+//!     .option("--nemesis", "partition")
+//!     .seed(7)
+//!     .nodes("my node", make)
+//!     .run()?;
+//! assert!(outcome.is_valid(), "{:?}", outcome.problems);
+//! # anyhow::Ok(())
+//! ```
+//!
+//! The rooms:
+//! - [`node`]: what a node is to the harness; [`backend`]: in-process nodes;
+//!   [`process`]: `--bin` nodes as processes.
+//! - [`sim`]: the event loop of one run; [`sched`]: its queue of events.
+//! - [`net`]: latency, partitions and message counts; [`nemesis`]: when to partition;
+//!   [`service`]: lin-kv, seq-kv, lww-kv, lin-tso.
+//! - [`client`]: client processes; [`history`]: what they did, which [`workload`]
+//!   checkers read.
+//! - [`config`]: the options (Maelstrom's names); [`outcome`]: the typed result, of
+//!   which the JSON is a serialisation; [`summary`]: the text a person reads;
+//!   [`store`]: where each run's files go; [`rng`]: the one seeded generator.
+
+pub mod backend;
+pub mod client;
+pub mod config;
+pub mod history;
+pub mod nemesis;
+pub mod net;
+pub mod node;
+pub mod outcome;
+pub mod process;
+pub mod rng;
+pub mod sched;
+pub mod service;
+pub mod sim;
+pub mod store;
+pub mod summary;
+pub mod workload;
+
+use anyhow::{bail, Context as _, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+
+pub use config::TestArgs;
+pub use node::{Crash, Effect, Input, Node, NodeFactory, NodeSpec};
+pub use outcome::Outcome;
+pub use workload::Valid;
+
+use backend::{Backend, InProcess};
+use config::{Config, Target};
+use rng::Rng;
+
+/// Builds a [`Sim`]: the workload, the options (Maelstrom's, by the same names as on
+/// the command line), and the nodes.
+pub struct Builder {
+    words: Vec<String>,
+    nodes: Option<(String, NodeFactory)>,
+}
+
+impl Builder {
+    /// A test of `workload` with Maelstrom's defaults.
+    pub fn new(workload: &str) -> Builder {
+        Builder {
+            words: vec!["-w".into(), workload.into()],
+            nodes: None,
+        }
+    }
+
+    /// Any option of `host test`, by its name: `.option("--nemesis", "partition")`.
+    pub fn option(mut self, name: &str, value: impl ToString) -> Builder {
+        self.words.push(name.into());
+        self.words.push(value.to_string());
+        self
+    }
+
+    /// Options as words, as on the command line: `.options("--rate 10 --latency 100")`.
+    pub fn options(mut self, words: &str) -> Builder {
+        self.words
+            .extend(words.split_whitespace().map(String::from));
+        self
+    }
+
+    pub fn node_count(self, n: usize) -> Builder {
+        self.option("--node-count", n)
+    }
+    pub fn rate(self, per_second: f64) -> Builder {
+        self.option("--rate", per_second)
+    }
+    pub fn time_limit(self, seconds: f64) -> Builder {
+        self.option("--time-limit", seconds)
+    }
+    pub fn latency(self, ms: u64) -> Builder {
+        self.option("--latency", ms)
+    }
+    pub fn seed(self, seed: u64) -> Builder {
+        self.option("--seed", seed)
+    }
+    /// Where run directories go (default `store`).
+    pub fn store(self, dir: impl Into<PathBuf>) -> Builder {
+        let dir: PathBuf = dir.into();
+        self.option("--store", dir.display())
+    }
+
+    /// The nodes run in process, each made by `factory`; `label` names them in the
+    /// summary.
+    pub fn nodes(
+        mut self,
+        label: &str,
+        factory: impl FnMut(&NodeSpec) -> Result<Box<dyn Node>> + 'static,
+    ) -> Builder {
+        self.nodes = Some((label.into(), Box::new(factory)));
+        self
+    }
+
+    /// Checks the options and starts the nodes.
+    pub fn build(self) -> Result<Sim> {
+        let args = TestArgs::parse(self.words)?;
+        Sim::new(&args, self.nodes)
+    }
+
+    /// Builds and runs.
+    pub fn run(self) -> Result<Outcome> {
+        self.build()?.run()
+    }
+}
+
+/// A test ready to run: options decided, store directory made, nodes started.
+pub struct Sim {
+    cfg: Config,
+    rng: Rng,
+    backend: Box<dyn Backend>,
+    store: PathBuf,
+    node: String,
+}
+
+impl Sim {
+    /// `nodes`: the in-process nodes (a label and a factory); without them, the
+    /// options must name `--bin`.
+    pub fn new(args: &TestArgs, nodes: Option<(String, NodeFactory)>) -> Result<Sim> {
+        let cfg = Config::from_args(args)?;
+        let mut rng = Rng::new(cfg.seed);
+        let store = store::new_run(&args.store, &cfg.workload, cfg.seed)?;
+        // Node seeds come first from the run's generator, so they depend on the seed alone.
+        let specs: Vec<NodeSpec> = cfg
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(index, name)| NodeSpec {
+                name: name.clone(),
+                index,
+                seed: rng.next_u64(),
+                log: store.join(format!("{name}.log")),
+            })
+            .collect();
+        let (backend, node): (Box<dyn Backend>, String) = match (&cfg.target, nodes) {
+            (Target::Bin { program, args }, _) => (
+                Box::new(process::Processes::start(
+                    program, args, &cfg.nodes, &store,
+                )?),
+                format!("--bin {}", program.display()),
+            ),
+            (Target::InProcess { .. }, Some((label, mut factory))) => {
+                (Box::new(InProcess::start(&specs, &mut factory)?), label)
+            }
+            (Target::InProcess { .. }, None) => {
+                bail!("no node to test: give PATH.wasm (or --bin PROGRAM)")
+            }
+        };
+        Ok(Sim {
+            cfg,
+            rng,
+            backend,
+            store,
+            node,
+        })
+    }
+
+    /// Runs the test to the end and judges it.
+    pub fn run(self) -> Result<Outcome> {
+        let started = Instant::now();
+        let options = workload::Options::from_config(&self.cfg);
+        let workload = workload::by_name(&self.cfg.workload, &options)?;
+        let record = sim::Run::new(&self.cfg, self.backend, workload, self.rng).run()?;
+        history::write_jsonl(
+            &record.history,
+            &self.cfg.nodes,
+            &self.store.join("history.jsonl"),
+        )?;
+        Ok(Outcome::new(
+            &self.cfg,
+            record,
+            started.elapsed(),
+            self.store,
+            self.node,
+        ))
+    }
+}
+
+/// `host test`: runs the test the options describe, prints the summary, writes the
+/// JSON if asked; returns the exit status (0 valid, 1 invalid or unknown).
+pub fn main(args: TestArgs, nodes: Option<(String, NodeFactory)>) -> Result<i32> {
+    let json_path = args.json.clone();
+    let outcome = Sim::new(&args, nodes)?.run()?;
+    summary::print(&outcome);
+    if let Some(path) = json_path {
+        let text = serde_json::to_string_pretty(&outcome)?;
+        std::fs::write(&path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if outcome.is_valid() { 0 } else { 1 })
+}

@@ -1,0 +1,75 @@
+//! What the harness knows of a node: give it an event (a message, a timer firing),
+//! get back what it sent and armed. A wasm component (in `host`), a native SDK node
+//! and anything else that speaks Maelstrom's protocol in process implement [`Node`];
+//! processes (`--bin`) are driven by `process.rs` instead, on the real clock.
+
+use std::path::PathBuf;
+
+/// An event handed to a node.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// A message from `src`; `body` is a JSON object text.
+    Message { src: &'a str, body: &'a str },
+    /// The node's timer `id`, armed earlier with [`Effect::SetTimer`], is due.
+    Timer { id: u64 },
+}
+
+/// What a node asked for while handling one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// A message to `dest`; `body` is a JSON object text.
+    Send { dest: String, body: String },
+    /// Fire timer `id` after `delay_ms` (replacing an armed timer of that id).
+    SetTimer { id: u64, delay_ms: u64 },
+    /// Forget timer `id`.
+    CancelTimer { id: u64 },
+    /// The node started over (after a crash): every timer it had armed is gone.
+    Restarted,
+}
+
+/// A node failed while handling an event (and, if it can, started over).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crash {
+    /// Why, first line first; later lines may hold a backtrace.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Crash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+/// One node, run in the harness's process on its virtual clock.
+pub trait Node {
+    /// Handles `input` at time `now_ns` (ns since the run began: the simulation's
+    /// clock, which the node must use for any time it reads), pushing what it asked
+    /// for onto `effects`.
+    fn handle(
+        &mut self,
+        now_ns: u64,
+        input: Input<'_>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Crash>;
+
+    /// How many times this node has crashed so far.
+    fn crashes(&self) -> u64 {
+        0
+    }
+}
+
+/// What a node factory is told about the node it makes.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// The node's id (`n1`, ...), as `init` will tell it.
+    pub name: String,
+    /// Its index in the run's node list.
+    pub index: usize,
+    /// Its own seed for random numbers, drawn from the run's seed.
+    pub seed: u64,
+    /// Where its log (stderr) should go.
+    pub log: PathBuf,
+}
+
+/// Makes the in-process nodes of a run, one per [`NodeSpec`].
+pub type NodeFactory = Box<dyn FnMut(&NodeSpec) -> anyhow::Result<Box<dyn Node>>>;

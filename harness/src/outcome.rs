@@ -1,0 +1,226 @@
+//! The typed result of a run: the verdict and its reasons, Maelstrom's figures
+//! under Maelstrom's names, the seed and the command that replays the run. The JSON
+//! that `--json` writes is this, serialised; the summary and tests read it typed.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::config::{Availability, Config};
+use crate::history::{History, Kind};
+use crate::net::NetStats;
+use crate::sim::Record;
+use crate::workload::Valid;
+
+/// Everything a finished run tells.
+#[derive(Serialize)]
+pub struct Outcome {
+    /// The verdict: the workload's checker, availability, stats and the run itself.
+    pub valid: Valid,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// The command that replays this run exactly.
+    pub command: String,
+    /// The workload checker's verdict and figures, under Maelstrom's keys.
+    pub workload: WorkloadResult,
+    /// Message counts: all, clients, servers.
+    pub net: NetStats,
+    /// The share of operations that succeeded, against `--availability`.
+    pub availability: AvailabilityResult,
+    /// Jepsen's stats: completions by outcome, overall and per function.
+    pub stats: Value,
+    /// Each nemesis operation, when the run had a nemesis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nemesis: Option<Vec<Value>>,
+    /// Nodes that crashed (and restarted).
+    pub crashes: Crashes,
+    /// Why the run is not valid, in sentences a user can act on (empty if valid).
+    pub problems: Vec<String>,
+    /// What looked wrong without failing the run.
+    pub warnings: Vec<String>,
+    /// The size of the run.
+    pub sim: SimFigures,
+    /// Real time taken, and where the logs are.
+    pub wall: Wall,
+    /// The client history the checkers read.
+    #[serde(skip)]
+    pub history: History,
+    /// The checker's one-line figures, for the summary.
+    #[serde(skip)]
+    pub summary: Vec<String>,
+    /// The workload, the nodes and their description, for the summary.
+    #[serde(skip)]
+    pub about: About,
+}
+
+/// The workload checker's judgement.
+#[derive(Serialize)]
+pub struct WorkloadResult {
+    pub valid: Valid,
+    /// The checker's figures (workload-specific keys, as Maelstrom's).
+    #[serde(flatten)]
+    pub figures: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+pub struct AvailabilityResult {
+    pub valid: bool,
+    #[serde(rename = "ok-fraction")]
+    pub ok_fraction: f64,
+}
+
+#[derive(Serialize)]
+pub struct Crashes {
+    /// How many crashes in all.
+    pub count: u64,
+    /// The first few.
+    pub first: Vec<CrashRecord>,
+}
+
+/// One crash of a node.
+#[derive(Serialize, Clone, Debug)]
+pub struct CrashRecord {
+    pub node: String,
+    /// Seconds since the run began.
+    pub time: f64,
+    /// Why, first line first, then the backtrace.
+    pub error: String,
+}
+
+#[derive(Serialize)]
+pub struct SimFigures {
+    pub nodes: usize,
+    pub clients: usize,
+    /// Seconds of (virtual or real) time the run took.
+    pub seconds: f64,
+    /// Events handled by the event loop.
+    pub events: u64,
+    /// Whether the nodes ran on the real clock (processes).
+    #[serde(rename = "real-time")]
+    pub real_time: bool,
+}
+
+#[derive(Serialize)]
+pub struct Wall {
+    pub seconds: f64,
+    /// The run's directory in the store: node logs, history.
+    pub logs: PathBuf,
+}
+
+/// What the summary says the run was.
+#[derive(Default)]
+pub struct About {
+    pub workload: String,
+    /// The node: a .wasm path, `--bin PROGRAM`, or what a Rust caller named it.
+    pub node: String,
+    pub node_count: usize,
+    pub had_nemesis: bool,
+}
+
+impl Outcome {
+    /// Puts together the event loop's record and the checkers' verdict.
+    pub(crate) fn new(
+        cfg: &Config,
+        r: Record,
+        wall: Duration,
+        store: PathBuf,
+        node: String,
+    ) -> Outcome {
+        let invokes = r.history.invocations().count() as u64;
+        let oks = r
+            .history
+            .completions()
+            .filter(|c| c.kind == Kind::Ok)
+            .count() as u64;
+        let ok_fraction = if invokes == 0 {
+            1.0
+        } else {
+            oks as f64 / invokes as f64
+        };
+        let availability_valid = match cfg.availability {
+            None => true,
+            Some(Availability::Total) => oks == invokes,
+            Some(Availability::Fraction(f)) => ok_fraction >= f,
+        };
+        let mut problems: Vec<String> = r.failures.clone();
+        problems.extend(r.verdict.problems.iter().cloned());
+        if !availability_valid {
+            problems.push(format!(
+                "availability: only {oks} of {invokes} requests succeeded ({:.2}%), below the required {}",
+                100.0 * ok_fraction,
+                match cfg.availability {
+                    Some(Availability::Fraction(f)) => format!("{:.2}%", 100.0 * f),
+                    _ => "100% (total)".into(),
+                }
+            ));
+        }
+        if !r.stats_valid {
+            if let Some(by_f) = r.stats["by-f"].as_object() {
+                for (f, s) in by_f {
+                    if s["ok-count"] == 0 {
+                        problems.push(format!("no {f} request ever succeeded"));
+                    }
+                }
+            }
+        }
+        let valid = r
+            .verdict
+            .valid
+            .merge(Valid::from_bool(availability_valid))
+            .merge(Valid::from_bool(r.stats_valid))
+            .merge(Valid::from_bool(r.failures.is_empty()));
+        Outcome {
+            valid,
+            seed: cfg.seed,
+            command: cfg.command.clone(),
+            workload: WorkloadResult {
+                valid: r.verdict.valid,
+                figures: r.verdict.result,
+            },
+            net: r.net,
+            availability: AvailabilityResult {
+                valid: availability_valid,
+                ok_fraction,
+            },
+            stats: r.stats,
+            nemesis: cfg.partitions.then_some(r.nemesis),
+            crashes: Crashes {
+                count: r.crash_count,
+                first: r.crashes,
+            },
+            problems,
+            warnings: r.warnings,
+            sim: SimFigures {
+                nodes: cfg.nodes.len(),
+                clients: cfg.concurrency,
+                seconds: r.end_ns as f64 / 1e9,
+                events: r.events,
+                real_time: r.real_time,
+            },
+            wall: Wall {
+                seconds: wall.as_secs_f64(),
+                logs: store,
+            },
+            history: r.history,
+            summary: r.verdict.summary,
+            about: About {
+                workload: cfg.workload.clone(),
+                node,
+                node_count: cfg.nodes.len(),
+                had_nemesis: cfg.partitions,
+            },
+        }
+    }
+
+    /// Whether the run is valid (not invalid, not unknown).
+    pub fn is_valid(&self) -> bool {
+        self.valid == Valid::True
+    }
+
+    /// The whole result as JSON, as `--json` writes it.
+    pub fn to_json(&self) -> Value {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}

@@ -1,0 +1,87 @@
+//! The harness's in-process nodes, as wasm: one `crate::node::Node` per node, each on
+//! the simulation's virtual clock (set before every call), with a seed of its own
+//! drawn from the run's seed, and writing its stderr to its own log file.
+
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::component::Loaded;
+use crate::node::{Effect, Environment, Logs, Node, NodeOptions};
+use crate::Limits;
+
+/// A wasm node as the harness drives it.
+pub struct WasmNode {
+    node: Node,
+    clock: Arc<AtomicU64>,
+    effects: Vec<Effect>,
+}
+
+/// The factory `host test` gives the harness: every node an instance of `path`.
+pub fn factory(path: &Path, args: &[String], limits: &Limits) -> Result<harness::NodeFactory> {
+    let loaded = crate::component::load(path)?;
+    let args = args.to_vec();
+    let limits = limits.clone();
+    Ok(Box::new(move |spec: &harness::NodeSpec| {
+        let node = WasmNode::start(&loaded, &args, &limits, spec)
+            .with_context(|| format!("cannot start node {}", spec.name))?;
+        Ok(Box::new(node) as Box<dyn harness::Node>)
+    }))
+}
+
+impl WasmNode {
+    fn start(
+        loaded: &Loaded,
+        args: &[String],
+        limits: &Limits,
+        spec: &harness::NodeSpec,
+    ) -> Result<WasmNode> {
+        let clock = Arc::new(AtomicU64::new(0));
+        let mut options = NodeOptions {
+            args: args.to_vec(),
+            environment: Environment::Simulated {
+                clock: clock.clone(),
+                seed: spec.seed,
+            },
+            logs: Logs::File(spec.log.clone()),
+            ..Default::default()
+        };
+        limits.apply(&mut options);
+        Ok(WasmNode {
+            node: Node::new(loaded, options)?,
+            clock,
+            effects: Vec::new(),
+        })
+    }
+}
+
+impl harness::Node for WasmNode {
+    fn handle(
+        &mut self,
+        now_ns: u64,
+        input: harness::Input<'_>,
+        effects: &mut Vec<harness::Effect>,
+    ) -> Result<(), harness::Crash> {
+        self.clock.store(now_ns, Ordering::Relaxed);
+        let r = match input {
+            harness::Input::Message { src, body } => {
+                self.node.on_message(src, body, &mut self.effects)
+            }
+            harness::Input::Timer { id } => self.node.on_timer(id, &mut self.effects),
+        };
+        effects.extend(self.effects.drain(..).map(|e| match e {
+            Effect::Send { dest, body } => harness::Effect::Send { dest, body },
+            Effect::SetTimer { id, delay_ms } => harness::Effect::SetTimer { id, delay_ms },
+            Effect::CancelTimer { id } => harness::Effect::CancelTimer { id },
+            Effect::Restarted => harness::Effect::Restarted,
+        }));
+        r.map_err(|crash| harness::Crash {
+            reason: crash.to_string(),
+        })
+    }
+
+    fn crashes(&self) -> u64 {
+        self.node.crashes()
+    }
+}
