@@ -48,7 +48,7 @@ run: all
 	@for c in $(GRADED); do $(MAKE) --no-print-directory $$c || { echo "make run: $$c is INVALID (see above)"; exit 1; }; done
 	@echo; echo "make run: all $(words $(GRADED)) graded challenges are valid: $(GRADED)"
 
-# grade NAME, WASM, OPTIONS, GUEST-ARGS: the Maelstrom command of ../shared/challenges.md.
+# grade NAME, WASM, OPTIONS, GUEST-ARGS: the challenge's Maelstrom command (as in its README).
 define grade
 	@if [ -n "$(MAELSTROM_BIN)" ]; then \
 	  echo "== $(1): $(MAELSTROM_BIN) test $(3) --bin $(HOST) run challenges/$(2).wasm $(if $(4),-- $(4))"; \
