@@ -189,7 +189,7 @@ fn si_cycles(g: &Graph, base: u8, found: &mut [bool]) -> Vec<Vec<usize>> {
     let mut cycles = Vec::new();
     for scc in sccs(2 * g.n, product.into_iter()) {
         let member: HashSet<usize> = scc.iter().copied().collect();
-        let start = scc.iter().filter(|&&s| s % 2 == 0).find_map(|&s| {
+        let start = scc.iter().filter(|&&s| s.is_multiple_of(2)).find_map(|&s| {
             g.out(s / 2, RW)
                 .find(|(_, (_, b, _))| member.contains(&(2 * b + 1)))
                 .map(|(e, &(a, b, _))| (e, a, b))
@@ -202,7 +202,7 @@ fn si_cycles(g: &Graph, base: u8, found: &mut [bool]) -> Vec<Vec<usize>> {
                     out.push((2 * t, i, 0));
                 }
             }
-            if s % 2 == 0 {
+            if s.is_multiple_of(2) {
                 for (i, &(_, t, _)) in g.out(v, RW) {
                     if member.contains(&(2 * t + 1)) {
                         out.push((2 * t + 1, i, 1));
