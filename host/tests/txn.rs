@@ -178,3 +178,60 @@ fn one_node_running_txns_one_at_a_time_is_strict_serializable() {
     );
     assert!(o.json["workload"]["dependencies"]["realtime"].as_u64() > Some(1000));
 }
+
+/// The list-append fixture (one node, txns applied whole one at a time).
+fn list_append(seed: u64, guest: &[&str]) -> Outcome {
+    let seed = seed.to_string();
+    let wasm = wasm("target/wasm32-wasip2/guest/list_append.wasm");
+    let mut args = vec![
+        "-w",
+        "txn-list-append",
+        "--node-count",
+        "1",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "10",
+        "--rate",
+        "1000",
+        "--seed",
+        &seed,
+        &wasm,
+    ];
+    if !guest.is_empty() {
+        args.push("--");
+        args.extend(guest);
+    }
+    test(&args)
+}
+
+#[test]
+fn a_correct_list_append_node_is_strict_serializable_and_a_lossy_one_is_not() {
+    let o = list_append(1, &[]);
+    assert_eq!(
+        (o.code, &o.json["valid"]),
+        (0, &Value::Bool(true)),
+        "{}",
+        o.stdout
+    );
+    assert_eq!(
+        o.json["workload"]["consistency-models"],
+        serde_json::json!(["strict-serializable"])
+    );
+    let deps = &o.json["workload"]["dependencies"];
+    for kind in ["wr", "ww", "rw", "realtime"] {
+        assert!(deps[kind].as_u64() > Some(1000), "{deps}");
+    }
+    // Every 10th append acknowledged and dropped: later txns read lists without
+    // it, so some txn must both precede and follow another.
+    let o = list_append(1, &["--lose", "10"]);
+    assert_eq!(
+        (o.code, &o.json["valid"]),
+        (1, &Value::Bool(false)),
+        "{}",
+        o.stdout
+    );
+    let t = types(&o);
+    assert!(t.iter().any(|a| a.starts_with("G")), "{t:?}");
+    assert!(problems(&o).contains("which T"), "{}", problems(&o));
+}
