@@ -15,14 +15,7 @@ use std::collections::BTreeSet;
 use super::cycles::Levels;
 
 const READ_UNCOMMITTED: &[&str] = &["G0", "cyclic-versions", "duplicate-elements", "internal"];
-const READ_COMMITTED: &[&str] = &[
-    "G1a",
-    "G1b",
-    "G1c",
-    "incompatible-order",
-    "future-read",
-    "dirty-update",
-];
+const READ_COMMITTED: &[&str] = &["G1a", "G1b", "G1c", "incompatible-order", "future-read"];
 /// Elle's repeatable-read (via cursor stability) adds these...
 const REPEATABLE_READ: &[&str] = &[
     "G-single-item",

@@ -306,6 +306,7 @@ impl<'a> Analysis<'a> {
             .filter(|&(_, r)| r != Rel::Realtime || levels.realtime)
             .map(|(name, r)| (name, self.graph.count(r)))
             .collect(),
+            checked: &["cyclic-versions", "internal", "G1a", "G1b", "lost-update"],
         }
     }
 
