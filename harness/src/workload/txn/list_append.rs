@@ -549,6 +549,7 @@ impl Describe for Analysis<'_> {
 mod tests {
     use super::*;
     use crate::workload::{Options, Valid};
+    use std::collections::HashMap;
 
     fn options(models: &[&str]) -> Options {
         Options {
@@ -769,5 +770,66 @@ mod tests {
             types(&v)
         );
         assert_eq!(judge(&["read-committed"], &txns, false).valid, Valid::True);
+    }
+
+    /// `n` generated txns run by `replicas` stores in turn, each txn applied
+    /// whole on its store and its appends shipped to the others `lag` txns later.
+    fn replicated(n: usize, replicas: usize, lag: usize) -> Vec<(Kind, Value)> {
+        let mut gen = TxnGen::new(None, 4, 16).unwrap();
+        let mut rng = Rng::new(9);
+        let mut stores: Vec<HashMap<u64, Vec<u64>>> = vec![HashMap::new(); replicas];
+        // (when, from which store, what)
+        type Shipment = (usize, usize, Vec<(u64, u64)>);
+        let mut shipped: Vec<Shipment> = Vec::new();
+        let mut out = Vec::new();
+        for i in 0..n {
+            for (at, from, appends) in &shipped {
+                if *at == i {
+                    for (r, store) in stores.iter_mut().enumerate() {
+                        if r != *from {
+                            for &(k, v) in appends {
+                                store.entry(k).or_default().push(v);
+                            }
+                        }
+                    }
+                }
+            }
+            let r = i % replicas;
+            let mut appends = Vec::new();
+            let mops: Vec<Value> = gen
+                .next(&mut rng)
+                .into_iter()
+                .map(|m| {
+                    if m.write {
+                        stores[r].entry(m.key).or_default().push(m.value);
+                        appends.push((m.key, m.value));
+                        json!(["append", m.key, m.value])
+                    } else {
+                        json!(["r", m.key, stores[r].get(&m.key)])
+                    }
+                })
+                .collect();
+            shipped.push((i + lag, r, appends));
+            out.push((Kind::Ok, Value::Array(mops)));
+        }
+        out
+    }
+
+    #[test]
+    fn a_serial_store_is_strict_serializable_and_diverging_replicas_are_not() {
+        let v = judge(ALL, &replicated(3000, 1, 0), false);
+        assert_eq!(v.valid, Valid::True, "{:?}", v.problems);
+        // Replicas apply each other's appends late, so their lists diverge.
+        let txns = replicated(3000, 2, 3);
+        let v = judge(&["read-committed"], &txns, false);
+        assert!(
+            types(&v).contains(&"incompatible-order".to_string()),
+            "{:?}",
+            types(&v)
+        );
+        assert_eq!(
+            judge(&["read-committed"], &txns, false).problems,
+            v.problems
+        );
     }
 }
