@@ -33,6 +33,7 @@ pub struct Cycle {
     /// Elle's name: G0, G1c, G-single-item, G-nonadjacent-item, G2-item, with
     /// "-realtime" when a real-time edge is in it.
     pub anomaly: String,
+    /// The edges in order: (source, target, why).
     pub steps: Vec<(TxnId, TxnId, Dep)>,
 }
 
