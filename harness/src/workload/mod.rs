@@ -177,7 +177,8 @@ const WORKLOADS: &[(&str, Constructor)] = &[
     ("g-counter", counter::grow_only),
     ("kafka", kafka::new),
     ("pn-counter", counter::positive_negative),
-    ("txn-rw-register", txn::new),
+    ("txn-list-append", txn::list_append),
+    ("txn-rw-register", txn::rw_register),
     ("unique-ids", unique_ids::new),
 ];
 

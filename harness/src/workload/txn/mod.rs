@@ -1,0 +1,187 @@
+//! Maelstrom's transactional workloads, judged as Elle judges them. Each data
+//! model (rw-register, list-append) has its generator, its RPCs and what its
+//! values reveal about version orders; the rest is shared: the dependency graph
+//! ([`graph`]), the cycle search ([`cycles`]), the explanations ([`explain`]),
+//! the consistency models ([`models`]), Elle's transaction generator ([`gen`])
+//! and the verdict (here).
+
+pub mod cycles;
+pub mod explain;
+pub mod gen;
+pub mod graph;
+pub mod list_append;
+pub mod models;
+pub mod rw_register;
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use super::{Op, Valid, Verdict};
+use models::Models;
+
+pub use list_append::new as list_append;
+pub use rw_register::new as rw_register;
+
+/// How many cases of each anomaly the problems list (the JSON has them all).
+const SHOWN: usize = 3;
+
+/// What a checker found, before the models judge it.
+pub struct Findings {
+    /// Anomaly name -> each case explained.
+    pub anomalies: BTreeMap<String, Vec<String>>,
+    /// ok, failed and indeterminate txns.
+    pub counts: (usize, usize, usize),
+    /// Dependencies inferred, by kind ("wr", "ww", "rw", "realtime").
+    pub dependencies: Vec<(&'static str, usize)>,
+    /// The anomalies other than cycles this workload looks for.
+    pub checked: &'static [&'static str],
+}
+
+/// Whether an anomaly is a kind of cycle (looked for in every workload).
+fn is_cycle(anomaly: &str) -> bool {
+    ["G0", "G1c", "G-single", "G-nonadjacent", "G2"]
+        .iter()
+        .any(|c| anomaly.starts_with(c))
+}
+
+/// The verdict: invalid if a prohibited anomaly was found; unknown if a model
+/// asked for is not decided here; else valid.
+pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
+    let mut anomalies = Map::new();
+    let mut types = Vec::new();
+    let mut allowed = Vec::new();
+    let mut problems = Vec::new();
+    for (anomaly, cases) in &f.anomalies {
+        anomalies.insert(anomaly.clone(), json!(cases));
+        if models.prohibits(anomaly) {
+            types.push(anomaly.clone());
+            for c in cases.iter().take(SHOWN) {
+                problems.push(format!("{anomaly}: {c}"));
+            }
+            if cases.len() > SHOWN {
+                problems.push(format!("{anomaly}: ... {} cases in all", cases.len()));
+            }
+        } else {
+            allowed.push(format!("{anomaly} ({})", cases.len()));
+        }
+    }
+    let valid = if !types.is_empty() {
+        Valid::False
+    } else if !models.undecided.is_empty() {
+        Valid::Unknown
+    } else {
+        Valid::True
+    };
+    let (ok, fail, info) = f.counts;
+    let deps: Map<String, Value> = f
+        .dependencies
+        .iter()
+        .map(|&(k, n)| (k.to_string(), json!(n)))
+        .collect();
+    let mut result = Map::new();
+    result.insert("consistency-models".into(), json!(models.names));
+    result.insert("anomaly-types".into(), json!(types));
+    result.insert("anomalies".into(), Value::Object(anomalies));
+    result.insert(
+        "txn-count".into(),
+        json!({"ok": ok, "fail": fail, "info": info}),
+    );
+    result.insert("dependencies".into(), Value::Object(deps));
+    let deps: Vec<String> = f
+        .dependencies
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    let mut summary = vec![format!(
+        "{name}: {ok} ok, {fail} failed, {info} indeterminate txns; dependencies \
+         inferred: {}; checked for {}",
+        deps.join(", "),
+        models.names.join(", ")
+    )];
+    if types.is_empty() {
+        let looked_for: Vec<&str> = models
+            .prohibited()
+            .into_iter()
+            .filter(|a| is_cycle(a) || f.checked.contains(a))
+            .collect();
+        summary.push(format!(
+            "{name}: no prohibited anomaly ({})",
+            looked_for.join(", ")
+        ));
+    } else {
+        summary.push(format!(
+            "{name}: prohibited anomalies: {}",
+            types.join(", ")
+        ));
+    }
+    if !allowed.is_empty() {
+        summary.push(format!(
+            "{name}: allowed by the model(s): {}",
+            allowed.join(", ")
+        ));
+    }
+    if !models.undecided.is_empty() && types.is_empty() {
+        problems.push(format!(
+            "{} forbid anomalies this harness does not look for: validity unknown",
+            models.undecided.join(", ")
+        ));
+    }
+    Verdict {
+        valid,
+        result,
+        problems,
+        summary,
+    }
+}
+
+/// The value of a `txn_ok`: its micro-ops, checked against those requested (same
+/// function and key; a `write` echoes its value; a read's value `fits`, which
+/// `shape` names for the message).
+pub fn reply_txn(
+    op: &Op,
+    reply: &mut Value,
+    write: &str,
+    fits: fn(&Value) -> bool,
+    shape: &str,
+) -> Result<Value, String> {
+    let asked = op.value.as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let Some(got) = reply.get_mut("txn").map(Value::take) else {
+        return Err("a txn_ok must have a \"txn\"".into());
+    };
+    let ok = match got.as_array() {
+        Some(got) if got.len() == asked.len() => {
+            got.iter()
+                .zip(asked)
+                .enumerate()
+                .try_for_each(|(i, (g, a))| {
+                    let same_fk = g.get(0) == a.get(0) && g.get(1) == a.get(1);
+                    let v = g.get(2);
+                    let well_formed = g.as_array().is_some_and(|m| m.len() == 3);
+                    let right = if a.get(0).and_then(Value::as_str) == Some(write) {
+                        v == a.get(2)
+                    } else {
+                        v.is_some_and(fits)
+                    };
+                    if well_formed && same_fk && right {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "micro-op {i} of the txn_ok is {g}, for the requested {a} \
+                             (a read must return {shape}, a {write:?} its own value)"
+                        ))
+                    }
+                })
+        }
+        _ => Err(format!(
+            "a txn_ok's \"txn\" must be an array of the {} micro-ops requested",
+            asked.len()
+        )),
+    };
+    match ok {
+        Ok(()) => Ok(got),
+        Err(why) => {
+            reply["txn"] = got;
+            Err(why)
+        }
+    }
+}
