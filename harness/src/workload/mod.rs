@@ -154,6 +154,19 @@ pub trait Workload {
     /// already checked; take what is kept out of it rather than copy it);
     /// `Err(why)`, leaving the body whole, if the reply is malformed.
     fn reply_value(&self, op: &Op, reply: &mut Value) -> Result<Value, String>;
+    /// After thread `thread`'s final operation completed (and `completed` saw it),
+    /// its next final operation and how long to wait before it (ns), if its final
+    /// phase goes on (kafka polls until it has caught up with every acknowledged
+    /// send). Workloads with one final operation per thread keep the default.
+    fn next_final_op(&mut self, _thread: usize, _now: u64, _rng: &mut Rng) -> Option<(u64, Op)> {
+        None
+    }
+    /// Whether an invocation of `f` is an operation of its own in msgs-per-op, as
+    /// Maelstrom counts them; kafka's `commit_offsets` is not (Maelstrom's client
+    /// commits inside the poll operation before it).
+    fn counts_as_op(&self, _f: &str) -> bool {
+        true
+    }
     /// Operations that cannot have taken effect when they time out (reads).
     fn idempotent(&self, _f: &str) -> bool {
         false
