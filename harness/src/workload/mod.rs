@@ -6,6 +6,7 @@ mod broadcast;
 mod counter;
 mod echo;
 mod kafka;
+mod lin_kv;
 mod txn;
 mod unique_ids;
 
@@ -36,6 +37,8 @@ impl Op {
 pub struct Options {
     pub nodes: Vec<String>,
     pub topology: String,
+    /// Client threads (lin-kv splits them into groups, one key per group).
+    pub concurrency: usize,
     /// txn-rw-register: active keys (Elle's default 10 when absent), ops per txn,
     /// writes per key, and the consistency models to check.
     pub key_count: Option<usize>,
@@ -50,6 +53,7 @@ impl Options {
         Options {
             nodes: cfg.nodes.clone(),
             topology: cfg.topology.clone(),
+            concurrency: cfg.concurrency,
             key_count: cfg.key_count,
             max_txn_length: cfg.max_txn_length,
             max_writes_per_key: cfg.max_writes_per_key,
@@ -189,6 +193,7 @@ const WORKLOADS: &[(&str, Constructor)] = &[
     ("echo", echo::new),
     ("g-counter", counter::grow_only),
     ("kafka", kafka::new),
+    ("lin-kv", lin_kv::new),
     ("pn-counter", counter::positive_negative),
     ("txn-rw-register", txn::new),
     ("unique-ids", unique_ids::new),
