@@ -5,6 +5,7 @@
 mod broadcast;
 mod counter;
 mod echo;
+mod g_set;
 mod kafka;
 mod lin_kv;
 mod txn;
@@ -192,6 +193,7 @@ const WORKLOADS: &[(&str, Constructor)] = &[
     ("broadcast", broadcast::new),
     ("echo", echo::new),
     ("g-counter", counter::grow_only),
+    ("g-set", g_set::new),
     ("kafka", kafka::new),
     ("lin-kv", lin_kv::new),
     ("pn-counter", counter::positive_negative),
