@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
 use super::{secs, Context, Op, Valid, Verdict, Workload};
-use crate::history::{Entry, History, Kind};
+use crate::history::{History, Kind};
 use crate::rng::Rng;
 
 pub struct GSet {
@@ -314,6 +314,7 @@ fn check(history: &History, ctx: &Context) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Entry;
 
     /// Builds a history entry by entry, in the order given (times in ms).
     #[derive(Default)]

@@ -385,8 +385,7 @@ mod tests {
             self.push(kind, p, f, t, v, Some(i));
         }
         fn write(&mut self, p: u64, t: u64, k: u64, v: i64) -> usize {
-            let i = self.invoke(p, "write", t, json!({"key": k, "value": v}));
-            i
+            self.invoke(p, "write", t, json!({"key": k, "value": v}))
         }
         fn read(&mut self, p: u64, t: u64, k: u64) -> usize {
             self.invoke(p, "read", t, json!({"key": k}))
