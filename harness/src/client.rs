@@ -289,6 +289,15 @@ impl Clients {
         }
     }
 
+    /// The operations msgs-per-op divides by: invocations, as Maelstrom counts
+    /// them (the workload says which invocations are part of the one before).
+    pub fn op_count(&self, workload: &dyn Workload) -> u64 {
+        self.history
+            .invocations()
+            .filter(|e| workload.counts_as_op(e.f))
+            .count() as u64
+    }
+
     /// Counts of completions by outcome, overall and per function, as Jepsen's stats.
     pub fn stats_json(&self) -> (Value, bool) {
         let mut all = [0u64; 3];

@@ -38,6 +38,11 @@ enum Event {
     SetupTimeout(Phase),
     EndMain,
     FinalOps,
+    /// A thread's next final operation is due (kafka's repeated final polls).
+    FinalOp {
+        thread: usize,
+        op: Op,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +113,8 @@ pub struct Run<'a> {
     cutoff: u64,
     /// An operation is due but every client is busy.
     op_waiting: bool,
+    /// Final operations scheduled but not yet invoked: the run is not done before.
+    finals_due: usize,
     failures: Vec<String>,
     crashes: Vec<crate::outcome::CrashRecord>,
     crash_count: u64,
@@ -161,6 +168,7 @@ impl<'a> Run<'a> {
             next_client,
             cutoff: 0,
             op_waiting: false,
+            finals_due: 0,
             failures: Vec::new(),
             crashes: Vec::new(),
             crash_count: 0,
@@ -272,7 +280,7 @@ impl<'a> Run<'a> {
             nodes: &self.cfg.nodes,
         };
         let verdict = self.workload.check(&self.clients.history, &ctx);
-        let ops = self.clients.history.invocations().count() as u64;
+        let ops = self.clients.op_count(&*self.workload);
         let (stats, stats_valid) = self.clients.stats_json();
         for m in &self.clients.malformed {
             warnings.push(format!(
@@ -401,6 +409,10 @@ impl<'a> Run<'a> {
                     }
                 }
                 self.after_completion();
+            }
+            Event::FinalOp { thread, op } => {
+                self.finals_due -= 1;
+                self.invoke(thread, op, true);
             }
         }
         Ok(())
@@ -650,7 +662,14 @@ impl<'a> Run<'a> {
         };
         // A thread's processes are its index plus multiples of the concurrency.
         let thread = (done.process % self.clients.workers.len().max(1) as u64) as usize;
+        let is_final = done.is_final;
         self.workload.completed(thread, invoked, done);
+        if is_final {
+            if let Some((wait, op)) = self.workload.next_final_op(thread, self.now, &mut self.rng) {
+                self.finals_due += 1;
+                self.schedule(wait, Event::FinalOp { thread, op });
+            }
+        }
     }
 
     /// A client became free.
@@ -673,7 +692,9 @@ impl<'a> Run<'a> {
                     self.phase = Phase::Done;
                 }
             }
-            Phase::Final if self.clients.all_free() => self.phase = Phase::Done,
+            Phase::Final if self.clients.all_free() && self.finals_due == 0 => {
+                self.phase = Phase::Done
+            }
             _ => {}
         }
     }

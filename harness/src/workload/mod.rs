@@ -5,7 +5,9 @@
 mod broadcast;
 mod counter;
 mod echo;
+mod g_set;
 mod kafka;
+mod lin_kv;
 mod txn;
 mod unique_ids;
 
@@ -36,6 +38,8 @@ impl Op {
 pub struct Options {
     pub nodes: Vec<String>,
     pub topology: String,
+    /// Client threads (lin-kv splits them into groups, one key per group).
+    pub concurrency: usize,
     /// txn-rw-register: active keys (Elle's default 10 when absent), ops per txn,
     /// writes per key, and the consistency models to check.
     pub key_count: Option<usize>,
@@ -50,6 +54,7 @@ impl Options {
         Options {
             nodes: cfg.nodes.clone(),
             topology: cfg.topology.clone(),
+            concurrency: cfg.concurrency,
             key_count: cfg.key_count,
             max_txn_length: cfg.max_txn_length,
             max_writes_per_key: cfg.max_writes_per_key,
@@ -154,6 +159,19 @@ pub trait Workload {
     /// already checked; take what is kept out of it rather than copy it);
     /// `Err(why)`, leaving the body whole, if the reply is malformed.
     fn reply_value(&self, op: &Op, reply: &mut Value) -> Result<Value, String>;
+    /// After thread `thread`'s final operation completed (and `completed` saw it),
+    /// its next final operation and how long to wait before it (ns), if its final
+    /// phase goes on (kafka polls until it has caught up with every acknowledged
+    /// send). Workloads with one final operation per thread keep the default.
+    fn next_final_op(&mut self, _thread: usize, _now: u64, _rng: &mut Rng) -> Option<(u64, Op)> {
+        None
+    }
+    /// Whether an invocation of `f` is an operation of its own in msgs-per-op, as
+    /// Maelstrom counts them; kafka's `commit_offsets` is not (Maelstrom's client
+    /// commits inside the poll operation before it).
+    fn counts_as_op(&self, _f: &str) -> bool {
+        true
+    }
     /// Operations that cannot have taken effect when they time out (reads).
     fn idempotent(&self, _f: &str) -> bool {
         false
@@ -175,7 +193,9 @@ const WORKLOADS: &[(&str, Constructor)] = &[
     ("broadcast", broadcast::new),
     ("echo", echo::new),
     ("g-counter", counter::grow_only),
+    ("g-set", g_set::new),
     ("kafka", kafka::new),
+    ("lin-kv", lin_kv::new),
     ("pn-counter", counter::positive_negative),
     ("txn-list-append", txn::list_append),
     ("txn-rw-register", txn::rw_register),

@@ -555,6 +555,7 @@ mod tests {
         Options {
             nodes: vec!["n0".into()],
             topology: "grid".into(),
+            concurrency: 1,
             key_count: None,
             max_txn_length: 4,
             max_writes_per_key: 16,

@@ -1,0 +1,246 @@
+//! `host test` end to end on the workloads whose checkers decide more than a
+//! value: kafka's final polls, lin-kv's linearizability and g-set's lost elements,
+//! each on a fixture node whose verdict is known (correct ones must pass, broken
+//! ones must fail for their reason). Needs `make all fixtures` first.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+fn fixture(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/guest")
+        .join(format!("{name}.wasm"));
+    assert!(
+        p.exists(),
+        "{} is missing: run `make all fixtures` first",
+        p.display()
+    );
+    p.display().to_string()
+}
+
+struct Outcome {
+    code: i32,
+    json: Value,
+    stdout: String,
+}
+
+impl Outcome {
+    fn problems(&self) -> String {
+        let p = self.json["problems"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let lines: Vec<&str> = p.iter().filter_map(Value::as_str).collect();
+        lines.join("\n")
+    }
+
+    fn assert_valid(&self) {
+        assert_eq!(
+            (self.code, &self.json["valid"]),
+            (0, &Value::Bool(true)),
+            "expected a valid run:\n{}",
+            self.stdout
+        );
+    }
+
+    fn assert_invalid(&self) {
+        assert_eq!(
+            (self.code, &self.json["valid"]),
+            (1, &Value::Bool(false)),
+            "expected an invalid run:\n{}",
+            self.stdout
+        );
+    }
+}
+
+/// Runs `host test ARGS` with the store and the JSON in a scratch directory.
+fn test(args: &[&str]) -> Outcome {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "glomers-workloads-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("result.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .arg("test")
+        .arg("--store")
+        .arg(dir.join("store"))
+        .arg("--json")
+        .arg(&json)
+        .args(args)
+        .output()
+        .expect("run host test");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    assert!(
+        !json.is_null(),
+        "no JSON result\nstdout:\n{stdout}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        json,
+        stdout,
+    }
+}
+
+fn kafka(guest: &[&str]) -> Outcome {
+    let wasm = fixture("kafka_bounded");
+    let mut args = vec![
+        "-w",
+        "kafka",
+        "--node-count",
+        "1",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "5",
+        "--rate",
+        "500",
+        "--seed",
+        "1",
+        &wasm,
+    ];
+    if !guest.is_empty() {
+        args.push("--");
+        args.extend_from_slice(guest);
+    }
+    test(&args)
+}
+
+/// A correct log that hands out at most 10 (or 3) messages per key per poll: the
+/// final polls go on until they have caught up, so nothing is unseen.
+#[test]
+fn kafka_bounded_polls_are_valid() {
+    for guest in [&[][..], &["--batch", "3"]] {
+        let o = kafka(guest);
+        o.assert_valid();
+        let counts = &o.json["workload"]["counts"];
+        let kinds = counts.as_object().expect("anomaly counts");
+        assert!(kinds.values().all(|n| n == 0), "{counts}\n{}", o.stdout);
+        // Some key holds far more than one batch, so it took several final polls.
+        let sends = o.json["workload"]["send-count"].as_u64().unwrap();
+        assert!(sends > 500, "{}", o.stdout);
+    }
+}
+
+/// msgs-per-op divides by Maelstrom's operations: a poll and the commit after it
+/// are one operation, so the client messages per op exceed 2 (a request and a
+/// reply) by the share of commits.
+#[test]
+fn kafka_commits_are_part_of_their_poll_in_msgs_per_op() {
+    let o = kafka(&[]);
+    o.assert_valid();
+    let by_f = &o.json["stats"]["by-f"];
+    let count = |f: &str| by_f[f]["count"].as_f64().unwrap_or(0.0);
+    let ops = count("send") + count("poll") + count("assign");
+    let commits = count("commit_offsets");
+    assert!(commits > 100.0, "{}", o.stdout);
+    let per_op = o.json["net"]["clients"]["msgs-per-op"].as_f64().unwrap();
+    let expected = 2.0 * (ops + commits) / ops;
+    assert!(
+        (per_op - expected).abs() < 0.01,
+        "clients msgs-per-op {per_op}, expected {expected}\n{}",
+        o.stdout
+    );
+}
+
+fn lin_kv(target: &str, extra: &[&str]) -> Outcome {
+    let wasm = fixture("kv_proxy");
+    let mut args = vec![
+        "-w",
+        "lin-kv",
+        "--node-count",
+        "3",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "10",
+        "--rate",
+        "100",
+        "--latency",
+        "5",
+        "--seed",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[&wasm, "--", target]);
+    test(&args)
+}
+
+#[test]
+fn lin_kv_through_the_lin_kv_service_is_linearizable() {
+    for extra in [
+        &[][..],
+        &["--nemesis", "partition", "--nemesis-interval", "2"],
+    ] {
+        let o = lin_kv("lin-kv", extra);
+        o.assert_valid();
+        let ops = o.json["workload"]["op-count"].as_u64().unwrap();
+        assert!(ops > 300, "{}", o.stdout);
+    }
+}
+
+/// A node per map, or a store that is only sequential or last-writer-wins, lets
+/// a read miss a write another node acknowledged: the checker names the key and
+/// the operation that cannot have taken effect.
+#[test]
+fn lin_kv_through_weaker_stores_is_not_linearizable() {
+    for target in ["local", "seq-kv", "lww-kv"] {
+        let o = lin_kv(target, &[]);
+        o.assert_invalid();
+        let failures = o.json["workload"]["failures"].as_array().unwrap();
+        assert!(!failures.is_empty(), "{target}: {}", o.stdout);
+        let p = o.problems();
+        assert!(
+            p.contains("is not linearizable: ") && p.contains("cannot have taken effect"),
+            "{target}: {p}"
+        );
+    }
+}
+
+fn g_set(guest: &[&str]) -> Outcome {
+    let wasm = fixture("g_set_gossip");
+    let mut args = vec![
+        "-w",
+        "g-set",
+        "--node-count",
+        "3",
+        "--time-limit",
+        "10",
+        "--rate",
+        "20",
+        "--latency",
+        "50",
+        "--seed",
+        "1",
+        &wasm,
+    ];
+    if !guest.is_empty() {
+        args.push("--");
+        args.extend_from_slice(guest);
+    }
+    test(&args)
+}
+
+#[test]
+fn g_set_gossip_is_valid_and_a_lonely_set_loses_adds() {
+    let o = g_set(&[]);
+    o.assert_valid();
+    let w = &o.json["workload"];
+    assert_eq!(w["lost-count"], 0, "{}", o.stdout);
+    assert_eq!(w["stable-count"], w["attempt-count"], "{}", o.stdout);
+    let o = g_set(&["--lonely"]);
+    o.assert_invalid();
+    let lost = o.json["workload"]["lost-count"].as_u64().unwrap();
+    assert!(lost > 10, "{}", o.stdout);
+    assert!(o.problems().contains("was lost"), "{}", o.stdout);
+}
