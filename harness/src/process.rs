@@ -3,24 +3,34 @@
 //! message per line on stdin and writing its messages on stdout; its stderr goes to
 //! its log file. The event loop runs on the real clock: a reader thread per node
 //! turns its stdout into sends, and a writer thread per node feeds it deliveries so a
-//! node that stops reading cannot stall the others.
+//! node that stops reading cannot stall the others. The nemesis kills a node's
+//! process (SIGKILL) and starts a new one, or stops it (SIGSTOP) and lets it go on
+//! (SIGCONT).
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, Output};
+use crate::backend::{log_line, Backend, Output};
 use crate::net::Message;
 
 pub struct Processes {
-    children: Vec<Child>,
+    program: PathBuf,
+    args: Vec<String>,
+    logs: Vec<PathBuf>,
+    /// `None` while killed.
+    children: Vec<Option<Child>>,
     stdins: Vec<Sender<String>>,
-    lines: Receiver<Output>,
+    /// Each node's incarnation: what an older one's reader thread still reports (its
+    /// last lines, the end of its stdout) belongs to a process killed on purpose.
+    generation: Vec<u64>,
+    tx: Sender<(u64, Output)>,
+    lines: Receiver<(u64, Output)>,
     start: Instant,
     names: Vec<String>,
 }
@@ -40,45 +50,95 @@ impl Processes {
         logs: &Path,
     ) -> Result<Processes> {
         let (tx, lines) = mpsc::channel();
-        let mut children = Vec::new();
-        let mut stdins = Vec::new();
-        for (node, name) in names.iter().enumerate() {
-            let log_path = logs.join(format!("{name}.log"));
-            let log = std::fs::File::create(&log_path)
-                .with_context(|| format!("cannot create {}", log_path.display()))?;
-            let mut child = Command::new(program)
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::from(log))
-                .spawn()
-                .with_context(|| format!("cannot start {} for node {name}", program.display()))?;
-            let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                anyhow::bail!("node {name}: no pipes to the process");
-            };
-            let (in_tx, in_rx) = mpsc::channel::<String>();
-            std::thread::Builder::new()
-                .name(format!("{name} stdin"))
-                .spawn(move || write_lines(stdin, in_rx))?;
-            let out = tx.clone();
-            std::thread::Builder::new()
-                .name(format!("{name} stdout"))
-                .spawn(move || read_lines(node, stdout, out))?;
-            children.push(child);
-            stdins.push(in_tx);
-        }
-        Ok(Processes {
-            children,
-            stdins,
+        let mut p = Processes {
+            program: program.to_path_buf(),
+            args: args.to_vec(),
+            logs: names
+                .iter()
+                .map(|name| logs.join(format!("{name}.log")))
+                .collect(),
+            children: Vec::new(),
+            stdins: Vec::new(),
+            generation: vec![0; names.len()],
+            tx,
             lines,
             start: Instant::now(),
             names: names.to_vec(),
-        })
+        };
+        for node in 0..names.len() {
+            let log = std::fs::File::create(&p.logs[node])
+                .with_context(|| format!("cannot create {}", p.logs[node].display()))?;
+            let (child, stdin) = p.spawn(node, log)?;
+            p.children.push(Some(child));
+            p.stdins.push(stdin);
+        }
+        p.start = Instant::now();
+        Ok(p)
+    }
+
+    /// Starts node `node`'s process with its stderr going to `log`, and its threads.
+    fn spawn(&self, node: usize, log: std::fs::File) -> Result<(Child, Sender<String>)> {
+        let name = &self.names[node];
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("cannot start {} for node {name}", self.program.display()))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            anyhow::bail!("node {name}: no pipes to the process");
+        };
+        let (in_tx, in_rx) = mpsc::channel::<String>();
+        std::thread::Builder::new()
+            .name(format!("{name} stdin"))
+            .spawn(move || write_lines(stdin, in_rx))?;
+        let out = self.tx.clone();
+        let generation = self.generation[node];
+        std::thread::Builder::new()
+            .name(format!("{name} stdout"))
+            .spawn(move || read_lines(node, generation, stdout, out))?;
+        Ok((child, in_tx))
     }
 
     fn elapsed(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
     }
+
+    /// Sends `signal` to node `node`'s process, if it runs.
+    fn signal(&self, node: usize, signal: Signal) -> Result<()> {
+        let Some(child) = &self.children[node] else {
+            return Ok(());
+        };
+        send_signal(child.id(), signal)
+            .with_context(|| format!("cannot {signal:?} node {}", self.names[node]))
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Signal {
+    Stop,
+    Cont,
+}
+
+#[cfg(unix)]
+fn send_signal(pid: u32, signal: Signal) -> Result<()> {
+    let sig = match signal {
+        Signal::Stop => libc::SIGSTOP,
+        Signal::Cont => libc::SIGCONT,
+    };
+    let pid = libc::pid_t::try_from(pid).context("process id out of range")?;
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; the pid is
+    // our own child's, not yet reaped (we hold its Child).
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn send_signal(_: u32, _: Signal) -> Result<()> {
+    anyhow::bail!("pausing a process needs SIGSTOP, which only Unix has")
 }
 
 fn write_lines(stdin: std::process::ChildStdin, rx: Receiver<String>) {
@@ -99,7 +159,12 @@ fn write_lines(stdin: std::process::ChildStdin, rx: Receiver<String>) {
     }
 }
 
-fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Sender<Output>) {
+fn read_lines(
+    node: usize,
+    generation: u64,
+    stdout: std::process::ChildStdout,
+    tx: Sender<(u64, Output)>,
+) {
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
         if line.trim().is_empty() {
@@ -118,14 +183,17 @@ fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Sender<Output>
                 ),
             },
         };
-        if tx.send(out).is_err() {
+        if tx.send((generation, out)).is_err() {
             return;
         }
     }
-    let _ = tx.send(Output::Fault {
-        node,
-        what: "closed its stdout (did the process exit?)".into(),
-    });
+    let _ = tx.send((
+        generation,
+        Output::Fault {
+            node,
+            what: "closed its stdout (did the process exit?)".into(),
+        },
+    ));
 }
 
 impl Backend for Processes {
@@ -158,9 +226,16 @@ impl Backend for Processes {
         // Something always comes due (client timeouts at the latest); poll regardless.
         let wait = until.map(|u| u.saturating_sub(now)).unwrap_or(100_000_000);
         let mut reached = wait == 0;
+        let current = |(g, o): (u64, Output)| {
+            let node = match &o {
+                Output::Send { node, .. } | Output::Fault { node, .. } => *node,
+                _ => return Some(o),
+            };
+            (self.generation[node] == g).then_some(o)
+        };
         if wait > 0 {
             match self.lines.recv_timeout(Duration::from_nanos(wait)) {
-                Ok(o) => out.push(o),
+                Ok(o) => out.extend(current(o)),
                 Err(RecvTimeoutError::Timeout) => reached = true,
                 Err(RecvTimeoutError::Disconnected) => {
                     std::thread::sleep(Duration::from_nanos(wait));
@@ -169,7 +244,7 @@ impl Backend for Processes {
             }
         }
         while let Ok(o) = self.lines.try_recv() {
-            out.push(o);
+            out.extend(current(o));
         }
         let now = self.elapsed();
         // Waking a hair early must not leave the due event waiting for another round.
@@ -183,9 +258,56 @@ impl Backend for Processes {
         true
     }
 
+    fn kill(&mut self, node: usize, now: u64) -> Result<()> {
+        self.generation[node] += 1;
+        if let Some(mut child) = self.children[node].take() {
+            // SIGKILL ends a stopped process too.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Its writer thread ends with the channel; what was queued for it is lost.
+        let (dead, _) = mpsc::channel();
+        self.stdins[node] = dead;
+        log_line(&self.logs[node], now, "the nemesis killed the node");
+        Ok(())
+    }
+
+    fn restart(&mut self, node: usize, _seed: u64, now: u64) -> Result<()> {
+        log_line(&self.logs[node], now, "the nemesis starts the node afresh");
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.logs[node])
+            .with_context(|| format!("cannot open {}", self.logs[node].display()))?;
+        let (child, stdin) = self.spawn(node, log)?;
+        self.children[node] = Some(child);
+        self.stdins[node] = stdin;
+        Ok(())
+    }
+
+    fn pause(&mut self, node: usize, now: u64) -> Result<()> {
+        log_line(
+            &self.logs[node],
+            now,
+            "the nemesis pauses the node (SIGSTOP)",
+        );
+        self.signal(node, Signal::Stop)
+    }
+
+    fn resume(&mut self, node: usize, now: u64) -> Result<()> {
+        self.signal(node, Signal::Cont)?;
+        log_line(
+            &self.logs[node],
+            now,
+            "the nemesis resumed the node (SIGCONT)",
+        );
+        Ok(())
+    }
+
     fn shutdown(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         for (i, child) in self.children.iter_mut().enumerate() {
+            let Some(child) = child else { continue };
             match child.try_wait() {
                 Ok(Some(status)) => problems.push(format!(
                     "{} exited early with {status}; see its log",
@@ -204,7 +326,7 @@ impl Backend for Processes {
 /// A run that ends in an error must not leave node processes behind.
 impl Drop for Processes {
     fn drop(&mut self) {
-        for child in &mut self.children {
+        for child in self.children.iter_mut().flatten() {
             if let Ok(None) = child.try_wait() {
                 let _ = child.kill();
                 let _ = child.wait();
