@@ -650,4 +650,100 @@ mod tests {
         assert_eq!(nem.restore(3, false), Action::Resume(vec![0]));
         assert_eq!(nem.restore(4, true), Action::Start(vec![1]));
     }
+
+    // The faults as a run carries them out, through the whole harness, with an
+    // in-process unique-ids node that counts in memory: a kill must wipe that count
+    // (so a node that does not mix a fresh seed in repeats its ids), a restart must
+    // start with `init` and a new seed, and a pause must keep everything.
+
+    use crate::node::{Crash, Effect, Input, Node, NodeSpec};
+
+    struct Ids {
+        name: String,
+        /// Part of every id: the node's seed, or 0 for a node that forgets.
+        prefix: u64,
+        next: u64,
+        initialised: bool,
+    }
+
+    impl Node for Ids {
+        fn handle(&mut self, _: u64, input: Input<'_>, out: &mut Vec<Effect>) -> Result<(), Crash> {
+            let Input::Message { src, body } = input else {
+                return Ok(());
+            };
+            let req: Value = serde_json::from_str(body).map_err(|e| Crash {
+                reason: e.to_string(),
+            })?;
+            let mut reply = match (req["type"].as_str(), self.initialised) {
+                (Some("init"), _) => {
+                    self.initialised = true;
+                    json!({"type": "init_ok"})
+                }
+                (Some("generate"), true) => {
+                    self.next += 1;
+                    let id = format!("{}-{:x}-{}", self.name, self.prefix, self.next);
+                    json!({"type": "generate_ok", "id": id})
+                }
+                (t, _) => {
+                    return Err(Crash {
+                        reason: format!("{t:?} before init"),
+                    })
+                }
+            };
+            reply["in_reply_to"] = req["msg_id"].clone();
+            out.push(Effect::Send {
+                dest: src.to_string(),
+                body: reply.to_string(),
+            });
+            Ok(())
+        }
+    }
+
+    fn run_ids(nemesis: &str, seeded: bool) -> crate::Outcome {
+        let store = std::env::temp_dir().join(format!("harness-nemesis-{}", std::process::id()));
+        crate::Builder::new("unique-ids")
+            .node_count(3)
+            .rate(50.0)
+            .time_limit(20.0)
+            .option("--nemesis", nemesis)
+            .option("--nemesis-interval", 1)
+            .seed(1)
+            .store(&store)
+            .nodes("ids", move |spec: &NodeSpec| {
+                Ok(Box::new(Ids {
+                    name: spec.name.clone(),
+                    prefix: if seeded { spec.seed } else { 0 },
+                    next: 0,
+                    initialised: false,
+                }) as Box<dyn Node>)
+            })
+            .run()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_kill_wipes_memory_and_the_restart_begins_with_init_and_a_new_seed() {
+        // Forgetful ids repeat after a kill, and only then.
+        let forgetful = run_ids("kill", false);
+        assert!(!forgetful.is_valid());
+        assert!(
+            forgetful
+                .problems
+                .iter()
+                .any(|p| p.contains("was generated") && p.contains(" times: by ")),
+            "{:?}",
+            forgetful.problems
+        );
+        assert!(run_ids("pause,partition", false).is_valid());
+        // Seeded ids stay unique: each incarnation draws a new seed. No node ever
+        // heard anything before its init, or it would have crashed.
+        let seeded = run_ids("kill,pause", true);
+        assert!(seeded.is_valid(), "{:?}", seeded.problems);
+        assert_eq!(seeded.crashes.count, 0);
+        let log = seeded.nemesis.unwrap();
+        let starts = log
+            .iter()
+            .filter(|e| e["f"] == "start" && e["value"] != json!([]));
+        assert!(starts.count() >= 3, "{log:?}");
+    }
 }

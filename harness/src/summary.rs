@@ -80,7 +80,13 @@ pub fn text(o: &Outcome) -> String {
         say!("  {line}");
     }
     if let Some(nemesis) = &o.nemesis {
-        let count = |f: &str| nemesis.iter().filter(|e| e["f"] == f).count();
+        // Kills and pauses that found nobody to hit do not count.
+        let count = |f: &str| {
+            nemesis
+                .iter()
+                .filter(|e| e["f"] == f && e["value"] != serde_json::json!([]))
+                .count()
+        };
         say!(
             "  nemesis  {} partitions, {} kills, {} pauses (grudges in the JSON):",
             count("start-partition"),
