@@ -25,7 +25,7 @@ pub struct Faults {
     pub kill: bool,
     /// Nodes paused (nothing handled) and later resumed.
     pub pause: bool,
-    /// The node specs kills and pauses pick from.
+    /// The node specs kills and pauses pick from (every one when empty).
     pub targets: Vec<Targets>,
 }
 
@@ -62,7 +62,7 @@ impl Faults {
 /// which Maelstrom nodes do not declare).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Targets {
-    /// A random nonempty subset.
+    /// A random nonempty subset: a size from 1 to n, then that many nodes.
     Some,
     One,
     /// Up to, not including, a third.
@@ -109,18 +109,8 @@ impl Targets {
     pub fn pick(self, n: usize, rng: &mut Rng) -> Vec<usize> {
         let mut nodes: Vec<usize> = (0..n).collect();
         let take = match self {
-            Targets::Some => {
-                // Each nonempty subset equally likely: draw subsets until one is nonempty.
-                if n == 0 {
-                    return nodes;
-                }
-                loop {
-                    let picked: Vec<usize> = (0..n).filter(|_| rng.below(2) == 1).collect();
-                    if !picked.is_empty() {
-                        return picked;
-                    }
-                }
-            }
+            // A size from 1 to n, all equally likely, then that many nodes.
+            Targets::Some => 1 + rng.below(n as u64) as usize,
             Targets::One => n.min(1),
             Targets::MinorityThird => n.saturating_sub(1) / 3,
             Targets::Minority => majority(n) - 1,
@@ -128,7 +118,7 @@ impl Targets {
             Targets::All => return nodes,
         };
         rng.shuffle(&mut nodes);
-        nodes.truncate(take);
+        nodes.truncate(take.min(n));
         nodes.sort_unstable();
         nodes
     }
@@ -268,8 +258,11 @@ impl Nemesis {
                 let first = *next;
                 *next = !first;
                 if first {
-                    let t =
-                        self.faults.targets[rng.below(self.faults.targets.len() as u64) as usize];
+                    let specs: &[Targets] = match &self.faults.targets[..] {
+                        [] => &TARGETS,
+                        specs => specs,
+                    };
+                    let t = specs[rng.below(specs.len() as u64) as usize];
                     let nodes = t.pick(self.names.len(), rng);
                     self.hit(now, kill, t, nodes)
                 } else {
