@@ -13,11 +13,18 @@ use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::backend::{log_line, Backend, Output};
 use crate::net::Message;
+
+/// Messages read from the nodes and not yet taken by the event loop, at most.
+const OUTPUT_QUEUE: usize = 4096;
+/// The longest line a node may write; Maelstrom's messages are far shorter.
+const MAX_LINE: usize = 64 << 20;
+/// How much of a bad line a fault quotes.
+const QUOTE: usize = 200;
 
 pub struct Processes {
     program: PathBuf,
@@ -29,10 +36,50 @@ pub struct Processes {
     /// Each node's incarnation: what an older one's reader thread still reports (its
     /// last lines, the end of its stdout) belongs to a process killed on purpose.
     generation: Vec<u64>,
-    tx: Sender<(u64, Output)>,
-    lines: Receiver<(u64, Output)>,
+    /// Whether the current incarnation's stdout has ended.
+    ended: Vec<bool>,
+    tx: SyncSender<Report>,
+    lines: Receiver<Report>,
     start: Instant,
     names: Vec<String>,
+}
+
+/// What a reader thread tells the event loop, for one incarnation of a node.
+struct Report {
+    node: usize,
+    generation: u64,
+    /// `None`: the reader is done, the node's stdout ended.
+    output: Option<Output>,
+}
+
+/// A reader thread's end of the channel: tags what it sends with the incarnation,
+/// and says when the reader is done, however it ends.
+struct Reporter {
+    node: usize,
+    generation: u64,
+    tx: SyncSender<Report>,
+}
+
+impl Reporter {
+    fn send(&self, output: Output) -> Result<(), ()> {
+        self.tx
+            .send(Report {
+                node: self.node,
+                generation: self.generation,
+                output: Some(output),
+            })
+            .map_err(|_| ())
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Report {
+            node: self.node,
+            generation: self.generation,
+            output: None,
+        });
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,7 +96,9 @@ impl Processes {
         names: &[String],
         logs: &Path,
     ) -> Result<Processes> {
-        let (tx, lines) = mpsc::channel();
+        // Bounded: a node that floods stdout waits for the harness instead of filling
+        // its memory.
+        let (tx, lines) = mpsc::sync_channel(OUTPUT_QUEUE);
         let mut p = Processes {
             program: program.to_path_buf(),
             args: args.to_vec(),
@@ -60,6 +109,7 @@ impl Processes {
             children: Vec::new(),
             stdins: Vec::new(),
             generation: vec![0; names.len()],
+            ended: vec![false; names.len()],
             tx,
             lines,
             start: Instant::now(),
@@ -93,16 +143,15 @@ impl Processes {
         std::thread::Builder::new()
             .name(format!("{name} stdin"))
             .spawn(move || write_lines(stdin, in_rx))?;
-        let out = self.tx.clone();
-        let generation = self.generation[node];
+        let out = Reporter {
+            node,
+            generation: self.generation[node],
+            tx: self.tx.clone(),
+        };
         std::thread::Builder::new()
             .name(format!("{name} stdout"))
-            .spawn(move || read_lines(node, generation, stdout, out))?;
+            .spawn(move || read_lines(node, stdout, out))?;
         Ok((child, in_tx))
-    }
-
-    fn elapsed(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
     }
 
     /// Sends `signal` to node `node`'s process, if it runs.
@@ -112,6 +161,44 @@ impl Processes {
         };
         send_signal(child.id(), signal)
             .with_context(|| format!("cannot {signal:?} node {}", self.names[node]))
+    }
+
+    /// Takes a reader's report: what a killed incarnation said is dropped.
+    fn take(&mut self, r: Report, out: &mut Vec<Output>) {
+        if r.generation != self.generation[r.node] {
+            return;
+        }
+        match r.output {
+            Some(o) => out.push(o),
+            None => self.ended[r.node] = true,
+        }
+    }
+
+    /// Every node closed its stdout: nothing can happen any more, and no test can
+    /// be judged. Says how each process ended.
+    fn all_gone(&mut self) -> anyhow::Error {
+        let ends: Vec<String> = self
+            .children
+            .iter_mut()
+            .zip(&self.names)
+            .map(|(c, name)| {
+                let status = match c.as_mut().map(Child::try_wait) {
+                    Some(Ok(Some(s))) => s.to_string(),
+                    Some(Ok(None)) => "still running, its stdout closed".into(),
+                    Some(Err(e)) => e.to_string(),
+                    None => "killed by the nemesis".into(),
+                };
+                format!("{name} ({status})")
+            })
+            .collect();
+        anyhow::anyhow!(
+            "every node process exited or closed its stdout: {}; see their logs",
+            ends.join(", ")
+        )
+    }
+
+    fn elapsed(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
     }
 }
 
@@ -159,41 +246,95 @@ fn write_lines(stdin: std::process::ChildStdin, rx: Receiver<String>) {
     }
 }
 
-fn read_lines(
-    node: usize,
-    generation: u64,
-    stdout: std::process::ChildStdout,
-    tx: Sender<(u64, Output)>,
-) {
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        if line.trim().is_empty() {
+fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Reporter) {
+    let mut r = BufReader::new(stdout);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match read_line(&mut r, &mut line) {
+            Ok(Line::Eof) | Err(_) => break,
+            Ok(Line::TooLong) => {
+                let what = format!("wrote a line longer than {} MiB on stdout", MAX_LINE >> 20);
+                let _ = tx.send(Output::Fault { node, what });
+                return drain(r);
+            }
+            Ok(Line::Complete) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        if text.trim().is_empty() {
             continue;
         }
-        let out = match serde_json::from_str::<Envelope>(&line) {
+        let out = match serde_json::from_str::<Envelope>(&text) {
             Ok(env) if env.body.get().trim_start().starts_with('{') => Output::Send {
                 node,
                 dest: env.dest,
                 body: env.body.get().to_string(),
             },
-            _ => Output::Fault {
-                node,
-                what: format!(
-                    "printed a line on stdout that is not a Maelstrom message (logs belong on stderr): {line}"
-                ),
-            },
+            _ => {
+                // One report is enough: the test has failed, and what follows is
+                // read and dropped so the process does not block on a full pipe.
+                let what = format!(
+                    "printed a line on stdout that is not a Maelstrom message (logs belong on stderr): {}",
+                    quote(&text)
+                );
+                let _ = tx.send(Output::Fault { node, what });
+                return drain(r);
+            }
         };
-        if tx.send((generation, out)).is_err() {
+        if tx.send(out).is_err() {
             return;
         }
     }
-    let _ = tx.send((
-        generation,
-        Output::Fault {
-            node,
-            what: "closed its stdout (did the process exit?)".into(),
-        },
-    ));
+    let _ = tx.send(Output::Fault {
+        node,
+        what: "closed its stdout (did the process exit?)".into(),
+    });
+}
+
+enum Line {
+    Complete,
+    TooLong,
+    Eof,
+}
+
+/// Reads one line (without its newline) of at most MAX_LINE bytes.
+fn read_line(r: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Line> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(if line.is_empty() {
+                Line::Eof
+            } else {
+                Line::Complete
+            });
+        }
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if line.len() + chunk.len() > MAX_LINE {
+            return Ok(Line::TooLong);
+        }
+        line.extend_from_slice(chunk);
+        let used = done.unwrap_or(buf.len());
+        r.consume(used);
+        if done.is_some() {
+            return Ok(Line::Complete);
+        }
+    }
+}
+
+/// Reads and drops everything else the node writes.
+fn drain(mut r: impl std::io::Read) {
+    let _ = std::io::copy(&mut r, &mut std::io::sink());
+}
+
+/// The start of `text`, cut at a character boundary.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE) {
+        Some((i, _)) => format!("{}... ({} bytes in all)", &text[..i], text.len()),
+        None => text.to_string(),
+    }
 }
 
 impl Backend for Processes {
@@ -226,25 +367,24 @@ impl Backend for Processes {
         // Something always comes due (client timeouts at the latest); poll regardless.
         let wait = until.map(|u| u.saturating_sub(now)).unwrap_or(100_000_000);
         let mut reached = wait == 0;
-        let current = |(g, o): (u64, Output)| {
-            let node = match &o {
-                Output::Send { node, .. } | Output::Fault { node, .. } => *node,
-                _ => return Some(o),
-            };
-            (self.generation[node] == g).then_some(o)
-        };
         if wait > 0 {
             match self.lines.recv_timeout(Duration::from_nanos(wait)) {
-                Ok(o) => out.extend(current(o)),
-                Err(RecvTimeoutError::Timeout) => reached = true,
-                Err(RecvTimeoutError::Disconnected) => {
-                    std::thread::sleep(Duration::from_nanos(wait));
-                    reached = true;
+                Ok(r) => self.take(r, out),
+                // We hold a sender ourselves (for restarts), so this cannot happen.
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    reached = true
                 }
             }
         }
-        while let Ok(o) = self.lines.try_recv() {
-            out.extend(current(o));
+        // At most a queue's worth: a flooding node must not keep the loop here.
+        for _ in 0..OUTPUT_QUEUE {
+            match self.lines.try_recv() {
+                Ok(r) => self.take(r, out),
+                Err(_) => break,
+            }
+        }
+        if self.ended.iter().all(|&e| e) {
+            return Err(self.all_gone());
         }
         let now = self.elapsed();
         // Waking a hair early must not leave the due event waiting for another round.
@@ -260,6 +400,7 @@ impl Backend for Processes {
 
     fn kill(&mut self, node: usize, now: u64) -> Result<()> {
         self.generation[node] += 1;
+        self.ended[node] = false;
         if let Some(mut child) = self.children[node].take() {
             // SIGKILL ends a stopped process too.
             let _ = child.kill();
