@@ -184,6 +184,8 @@ pub enum Action {
     Resume(Vec<usize>),
 }
 
+/// The nemesis of one run: its schedule's state, where each node stands, and what
+/// it did.
 pub struct Nemesis {
     faults: Faults,
     interval_ns: u64,
