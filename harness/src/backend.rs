@@ -1,10 +1,10 @@
 //! Where the nodes of a run live, as the event loop sees them: in process on the
 //! virtual clock ([`InProcess`], over any [`Node`]), or as processes on the real
-//! clock (`process.rs`). Both turn what nodes do into [`Output`]s.
+//! clock (`process.rs`). Both turn what nodes do into [`Output`]s, and both can kill
+//! a node and start it afresh for the nemesis.
 
 use anyhow::{Context as _, Result};
 use std::io::Write;
-use std::path::PathBuf;
 
 use crate::net::Message;
 use crate::node::{Effect, Input, Node, NodeFactory, NodeSpec};
@@ -58,6 +58,21 @@ pub trait Backend {
     /// something, whichever is first, and returns the time then. A virtual clock
     /// just jumps to `until`; `None` means nothing can happen any more.
     fn wait(&mut self, until: Option<u64>, out: &mut Vec<Output>) -> Result<Option<u64>>;
+    /// Kills node `node` (the nemesis's kill): its state is gone, and nothing it was
+    /// about to say will be heard.
+    fn kill(&mut self, node: usize, now: u64) -> Result<()>;
+    /// Starts node `node` afresh after a kill, with `seed` for its randomness; the
+    /// event loop sends it `init` next.
+    fn restart(&mut self, node: usize, seed: u64, now: u64) -> Result<()>;
+    /// Pauses node `node`: the event loop holds its events meanwhile, so only a
+    /// process, which has a life of its own, needs stopping.
+    fn pause(&mut self, _node: usize, _now: u64) -> Result<()> {
+        Ok(())
+    }
+    /// Resumes a paused node.
+    fn resume(&mut self, _node: usize, _now: u64) -> Result<()> {
+        Ok(())
+    }
     /// Stops the nodes; returns what went wrong with them, if anything.
     fn shutdown(&mut self) -> Vec<String>;
     /// Whether time is the real clock (processes) rather than virtual.
@@ -66,29 +81,40 @@ pub trait Backend {
     }
 }
 
-/// In-process nodes on the virtual clock, one [`Node`] each.
+/// In-process nodes on the virtual clock, one [`Node`] each; the factory stays, to
+/// make a fresh node when a killed one starts again.
 pub struct InProcess {
-    nodes: Vec<Box<dyn Node>>,
-    logs: Vec<PathBuf>,
+    /// `None` while killed.
+    nodes: Vec<Option<Box<dyn Node>>>,
+    specs: Vec<NodeSpec>,
+    factory: NodeFactory,
     effects: Vec<Effect>,
 }
 
 impl InProcess {
     /// Makes one node per spec with `factory`.
-    pub fn start(specs: &[NodeSpec], factory: &mut NodeFactory) -> Result<InProcess> {
+    pub fn start(specs: &[NodeSpec], mut factory: NodeFactory) -> Result<InProcess> {
         let nodes = specs
             .iter()
-            .map(|s| factory(s).with_context(|| format!("cannot start node {}", s.name)))
+            .map(|s| {
+                let node = factory(s).with_context(|| format!("cannot start node {}", s.name))?;
+                Ok(Some(node))
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(InProcess {
             nodes,
-            logs: specs.iter().map(|s| s.log.clone()).collect(),
+            specs: specs.to_vec(),
+            factory,
             effects: Vec::new(),
         })
     }
 
     fn handle(&mut self, node: usize, now: u64, input: Input<'_>, out: &mut Vec<Output>) {
-        let r = self.nodes[node].handle(now, input, &mut self.effects);
+        // The event loop gives a killed node nothing; were it to, the node is not there.
+        let Some(n) = self.nodes[node].as_mut() else {
+            return;
+        };
+        let r = n.handle(now, input, &mut self.effects);
         for e in self.effects.drain(..) {
             out.push(match e {
                 Effect::Send { dest, body } => Output::Send { node, dest, body },
@@ -99,25 +125,27 @@ impl InProcess {
         }
         if let Err(crash) = r {
             // The node's own log should say why it started over.
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .open(&self.logs[node])
-            {
-                let _ = writeln!(
-                    f,
-                    "harness: at {:.3} s the node crashed and was restarted: {crash}",
-                    now as f64 / 1e9
-                );
-            }
+            log_line(
+                &self.specs[node].log,
+                now,
+                &format!("the node crashed and was restarted: {crash}"),
+            );
             out.push(Output::Crashed {
                 node,
-                error: format!(
-                    "(crash {} of this node) {crash}",
-                    self.nodes[node].crashes()
-                ),
+                error: format!("(crash {} of this node) {crash}", n.crashes()),
             });
         }
+    }
+}
+
+/// Adds a line of the harness's to a node's log, so the log tells the node's story.
+pub(crate) fn log_line(log: &std::path::Path, now: u64, what: &str) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log)
+    {
+        let _ = writeln!(f, "harness: at {:.3} s {what}", now as f64 / 1e9);
     }
 }
 
@@ -145,6 +173,25 @@ impl Backend for InProcess {
 
     fn wait(&mut self, until: Option<u64>, _: &mut Vec<Output>) -> Result<Option<u64>> {
         Ok(until)
+    }
+
+    fn kill(&mut self, node: usize, now: u64) -> Result<()> {
+        self.nodes[node] = None;
+        log_line(&self.specs[node].log, now, "the nemesis killed the node");
+        Ok(())
+    }
+
+    fn restart(&mut self, node: usize, seed: u64, now: u64) -> Result<()> {
+        // A new seed: a restarted process would not draw the same numbers again.
+        let spec = NodeSpec {
+            seed,
+            ..self.specs[node].clone()
+        };
+        log_line(&spec.log, now, "the nemesis starts the node afresh");
+        let fresh =
+            (self.factory)(&spec).with_context(|| format!("cannot restart node {}", spec.name))?;
+        self.nodes[node] = Some(fresh);
+        Ok(())
     }
 
     fn shutdown(&mut self) -> Vec<String> {

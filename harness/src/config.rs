@@ -5,6 +5,7 @@
 use anyhow::{bail, Context as _, Result};
 use std::path::PathBuf;
 
+use crate::nemesis::Faults;
 use crate::net::{Dist, Latency};
 use crate::rng::Rng;
 use crate::workload;
@@ -50,9 +51,14 @@ pub struct TestArgs {
     /// The topology broadcast offers: grid, line, total, tree (= tree2), tree3, tree4.
     #[arg(long, default_value = "grid")]
     pub topology: String,
-    /// Faults to inject, comma-separated; `partition` is the only one.
-    #[arg(long, value_delimiter = ',')]
+    /// Faults to inject, comma-separated: partition, kill (a node loses its state and
+    /// starts again with a new init), pause (a node handles nothing for a while).
+    #[arg(long, value_delimiter = ',', value_name = "FAULTS")]
     pub nemesis: Vec<String>,
+    /// Whom kills and pauses may hit, comma-separated (Jepsen's node specs): some,
+    /// one, minority-third, minority, majority, all; all of them when absent.
+    #[arg(long, value_delimiter = ',', value_name = "SPECS")]
+    pub nemesis_targets: Vec<String>,
     /// Mean seconds between nemesis operations.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub nemesis_interval: f64,
@@ -139,7 +145,8 @@ pub struct Config {
     pub concurrency: usize,
     pub latency: Latency,
     pub topology: String,
-    pub partitions: bool,
+    /// The faults the nemesis injects (none: no nemesis).
+    pub nemesis: Faults,
     pub nemesis_interval: f64,
     pub availability: Option<Availability>,
     pub key_count: Option<usize>,
@@ -178,11 +185,7 @@ impl Config {
             bail!("--nemesis-interval must be positive");
         }
         check_bounds(a, nodes.len(), concurrency)?;
-        for f in &a.nemesis {
-            if f != "partition" {
-                bail!("unknown --nemesis fault {f:?}; the only fault is `partition`");
-            }
-        }
+        let nemesis = Faults::parse(&a.nemesis, &a.nemesis_targets)?;
         let availability = match a.availability.as_deref() {
             None => None,
             Some("total") => Some(Availability::Total),
@@ -220,7 +223,7 @@ impl Config {
                 dist: a.latency_dist,
             },
             topology: a.topology.clone(),
-            partitions: !a.nemesis.is_empty(),
+            nemesis,
             nemesis_interval: a.nemesis_interval,
             availability,
             key_count: a.key_count,
@@ -354,6 +357,9 @@ fn replay_command(a: &TestArgs, seed: u64) -> String {
     if !a.nemesis.is_empty() {
         opt("--nemesis", a.nemesis.join(","));
         opt("--nemesis-interval", a.nemesis_interval.to_string());
+        if !a.nemesis_targets.is_empty() {
+            opt("--nemesis-targets", a.nemesis_targets.join(","));
+        }
     }
     if let Some(av) = &a.availability {
         opt("--availability", av.clone());
@@ -465,13 +471,14 @@ mod tests {
             (10, 60_000_000_000, 5.0)
         );
         assert_eq!(c.latency.mean_ms, 0);
-        assert!(!c.partitions);
+        assert!(!c.nemesis.any());
     }
 
     #[test]
     fn bad_options_are_refused() {
         assert!(config(&["-w", "echo", "x.wasm", "--concurrency", "0"]).is_err());
-        assert!(config(&["-w", "echo", "x.wasm", "--nemesis", "kill"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--nemesis", "crash"]).is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--nemesis-targets", "primaries"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--availability", "2"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--topology", "ring"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--latency-dist", "normal"]).is_err());
@@ -528,5 +535,33 @@ mod tests {
             "{}",
             c.command
         );
+    }
+
+    #[test]
+    fn the_replay_command_keeps_the_faults_and_their_targets() {
+        let a = config(&[
+            "-w",
+            "echo",
+            "x.wasm",
+            "--nemesis",
+            "kill,pause",
+            "--nemesis-targets",
+            "one,all",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.nemesis.kill, a.nemesis.pause, a.nemesis.partition),
+            (true, true, false)
+        );
+        let words: Vec<&str> = a.command.split(' ').skip(2).collect();
+        assert!(
+            a.command
+                .contains(" --nemesis kill,pause --nemesis-interval 10 --nemesis-targets one,all "),
+            "{}",
+            a.command
+        );
+        let b = config(&words).unwrap();
+        assert_eq!(a.nemesis, b.nemesis);
+        assert_eq!(a.command, b.command);
     }
 }

@@ -26,7 +26,7 @@
 //! - [`node`]: what a node is to the harness; [`backend`]: in-process nodes;
 //!   [`process`]: `--bin` nodes as processes.
 //! - [`sim`]: the event loop of one run; [`sched`]: its queue of events.
-//! - [`net`]: latency, partitions and message counts; [`nemesis`]: when to partition;
+//! - [`net`]: latency, partitions and message counts; [`nemesis`]: which faults, when;
 //!   [`service`]: lin-kv, seq-kv, lww-kv, lin-tso.
 //! - [`client`]: client processes; [`history`]: what they did, which [`workload`]
 //!   checkers read.
@@ -173,8 +173,8 @@ impl Sim {
                 )?),
                 format!("--bin {}", program.display()),
             ),
-            (Target::InProcess { .. }, Some((label, mut factory))) => {
-                (Box::new(InProcess::start(&specs, &mut factory)?), label)
+            (Target::InProcess { .. }, Some((label, factory))) => {
+                (Box::new(InProcess::start(&specs, factory)?), label)
             }
             (Target::InProcess { .. }, None) => {
                 bail!("no node to test: give PATH.wasm (or --bin PROGRAM)")

@@ -1,13 +1,128 @@
-//! When and how the network splits and heals, as Jepsen's partition nemesis does it
-//! for Maelstrom: alternately start a partition and heal it, at intervals drawn
-//! uniformly from [0, 2 × --nemesis-interval), the first at once. Each partition is
-//! one of Jepsen's shapes (one node alone, a third cleanly split off, a
-//! minority/majority split, overlapping majorities in a ring) expressed as a grudge:
-//! for each node, the nodes whose messages it drops.
+//! The faults of a run and when they happen, as Jepsen's combined nemesis schedules
+//! them for a Maelstrom cluster. Two independent streams, as Jepsen composes its
+//! packages: partitions (start one, heal it, ...) and processes (kill then start
+//! again, or pause then resume, the pair picked at random each time). Each stream
+//! acts at once, then after waits drawn uniformly from [0, 2 × --nemesis-interval).
+//! A partition is one of Jepsen's shapes (one node alone, a third cleanly split off,
+//! a minority/majority split, overlapping majorities in a ring) expressed as a
+//! grudge: for each node, the nodes whose messages it drops. A kill or pause hits
+//! the nodes one of Jepsen's node specs picks (some, one, a third, a minority, a
+//! majority, all); a start or resume brings back every node that is down or paused.
+//! This module decides and records; the event loop (`sim.rs`) carries out.
 
+use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use super::rng::Rng;
+
+/// The faults a run injects (`--nemesis`), and whom kills and pauses may hit
+/// (`--nemesis-targets`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Network partitions.
+    pub partition: bool,
+    /// Nodes killed (state lost) and later started afresh with a new `init`.
+    pub kill: bool,
+    /// Nodes paused (nothing handled) and later resumed.
+    pub pause: bool,
+    /// The node specs kills and pauses pick from (every one when empty).
+    pub targets: Vec<Targets>,
+}
+
+impl Faults {
+    /// Parses `--nemesis` and `--nemesis-targets` (all specs when `targets` is empty).
+    pub fn parse(faults: &[String], targets: &[String]) -> Result<Faults> {
+        let mut f = Faults::default();
+        for name in faults {
+            match name.as_str() {
+                "partition" => f.partition = true,
+                "kill" => f.kill = true,
+                "pause" => f.pause = true,
+                _ => bail!("unknown --nemesis fault {name:?}; choose from partition, kill, pause"),
+            }
+        }
+        f.targets = if targets.is_empty() {
+            TARGETS.to_vec()
+        } else {
+            targets
+                .iter()
+                .map(|t| Targets::parse(t))
+                .collect::<Result<_>>()?
+        };
+        Ok(f)
+    }
+
+    /// Whether any fault is injected.
+    pub fn any(&self) -> bool {
+        self.partition || self.kill || self.pause
+    }
+}
+
+/// Which nodes a kill or pause hits: Jepsen's node specs (it also has primaries,
+/// which Maelstrom nodes do not declare).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Targets {
+    /// A random nonempty subset: a size from 1 to n, then that many nodes.
+    Some,
+    One,
+    /// Up to, not including, a third.
+    MinorityThird,
+    /// The largest minority.
+    Minority,
+    /// The smallest majority.
+    Majority,
+    All,
+}
+
+const TARGETS: [Targets; 6] = [
+    Targets::Some,
+    Targets::One,
+    Targets::MinorityThird,
+    Targets::Minority,
+    Targets::Majority,
+    Targets::All,
+];
+
+impl Targets {
+    pub fn name(self) -> &'static str {
+        match self {
+            Targets::Some => "some",
+            Targets::One => "one",
+            Targets::MinorityThird => "minority-third",
+            Targets::Minority => "minority",
+            Targets::Majority => "majority",
+            Targets::All => "all",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Targets> {
+        match TARGETS.iter().find(|t| t.name() == s) {
+            Some(&t) => Ok(t),
+            None => bail!(
+                "unknown --nemesis-targets {s:?}; choose from {}",
+                TARGETS.map(Targets::name).join(", ")
+            ),
+        }
+    }
+
+    /// The nodes (of `0..n`) this spec picks, ascending.
+    pub fn pick(self, n: usize, rng: &mut Rng) -> Vec<usize> {
+        let mut nodes: Vec<usize> = (0..n).collect();
+        let take = match self {
+            // A size from 1 to n, all equally likely, then that many nodes.
+            Targets::Some => 1 + rng.below(n as u64) as usize,
+            Targets::One => n.min(1),
+            Targets::MinorityThird => n.saturating_sub(1) / 3,
+            Targets::Minority => majority(n) - 1,
+            Targets::Majority => majority(n).min(n),
+            Targets::All => return nodes,
+        };
+        rng.shuffle(&mut nodes);
+        nodes.truncate(take.min(n));
+        nodes.sort_unstable();
+        nodes
+    }
+}
 
 /// The shapes of partition Jepsen picks from for a Maelstrom cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,65 +154,228 @@ impl Spec {
 /// `grudge[dest]` = the nodes whose messages `dest` drops.
 pub type Grudge = Vec<Vec<usize>>;
 
-/// What the nemesis does next.
+/// The nemesis's two independent schedules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Partition,
+    Process,
+}
+
+/// Where a node stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    Up,
+    /// Handles nothing; what comes for it waits.
+    Paused,
+    /// Killed: has no state; what comes for it is lost.
+    Down,
+}
+
+/// What the event loop must do now. Node lists name exactly the nodes that change:
+/// a kill skips nodes already down, a start brings up every node that is down, and
+/// so on.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Action {
     Partition { spec: Spec, grudge: Grudge },
     Heal,
+    Kill(Vec<usize>),
+    Start(Vec<usize>),
+    Pause(Vec<usize>),
+    Resume(Vec<usize>),
 }
 
+/// The nemesis of one run: its schedule's state, where each node stands, and what
+/// it did.
 pub struct Nemesis {
+    faults: Faults,
     interval_ns: u64,
+    names: Vec<String>,
+    /// Each flip-flop's next move: partition (else heal), kill (else start), pause
+    /// (else resume).
     partition_next: bool,
+    kill_next: bool,
+    pause_next: bool,
+    state: Vec<NodeState>,
     /// Every nemesis operation, for the report.
     pub log: Vec<Value>,
 }
 
 impl Nemesis {
-    pub fn new(interval_s: f64) -> Nemesis {
-        Nemesis {
+    /// A nemesis over the nodes `names`; `None` when `faults` injects nothing.
+    pub fn new(faults: &Faults, interval_s: f64, names: &[String]) -> Option<Nemesis> {
+        faults.any().then(|| Nemesis {
+            faults: faults.clone(),
             interval_ns: (interval_s * 1e9) as u64,
+            names: names.to_vec(),
             partition_next: true,
+            kill_next: true,
+            pause_next: true,
+            state: vec![NodeState::Up; names.len()],
             log: Vec::new(),
-        }
+        })
     }
 
-    /// The operation due now, and how long until the next one.
-    pub fn step(&mut self, now: u64, names: &[String], rng: &mut Rng) -> (Action, u64) {
-        let action = if self.partition_next {
-            let spec = SPECS[rng.below(SPECS.len() as u64) as usize];
-            let grudge = grudge(spec, names.len(), rng);
-            Action::Partition { spec, grudge }
-        } else {
-            Action::Heal
+    /// The streams to start when the clients start.
+    pub fn streams(&self) -> Vec<Stream> {
+        let mut s = Vec::new();
+        if self.faults.partition {
+            s.push(Stream::Partition);
+        }
+        if self.faults.kill || self.faults.pause {
+            s.push(Stream::Process);
+        }
+        s
+    }
+
+    /// Where node `node` stands.
+    pub fn state(&self, node: usize) -> NodeState {
+        self.state.get(node).copied().unwrap_or(NodeState::Up)
+    }
+
+    /// The operation of `stream` due now, and how long until its next one.
+    pub fn step(&mut self, stream: Stream, now: u64, rng: &mut Rng) -> (Action, u64) {
+        let action = match stream {
+            Stream::Partition => {
+                let a = if self.partition_next {
+                    let spec = SPECS[rng.below(SPECS.len() as u64) as usize];
+                    let grudge = grudge(spec, self.names.len(), rng);
+                    Action::Partition { spec, grudge }
+                } else {
+                    Action::Heal
+                };
+                self.partition_next = !self.partition_next;
+                self.record(now, &a, None);
+                a
+            }
+            Stream::Process => {
+                let kill = match (self.faults.kill, self.faults.pause) {
+                    (true, true) => rng.below(2) == 0,
+                    (kill, _) => kill,
+                };
+                let next = if kill {
+                    &mut self.kill_next
+                } else {
+                    &mut self.pause_next
+                };
+                let first = *next;
+                *next = !first;
+                if first {
+                    let specs: &[Targets] = match &self.faults.targets[..] {
+                        [] => &TARGETS,
+                        specs => specs,
+                    };
+                    let t = specs[rng.below(specs.len() as u64) as usize];
+                    let nodes = t.pick(self.names.len(), rng);
+                    self.hit(now, kill, t, nodes)
+                } else {
+                    self.restore(now, kill)
+                }
+            }
         };
-        self.partition_next = !self.partition_next;
-        self.record(now, &action, names);
         (action, rng.below(2 * self.interval_ns))
     }
 
-    /// The final heal before a workload's final reads.
-    pub fn heal(&mut self, now: u64, names: &[String]) {
-        self.partition_next = true;
-        self.record(now, &Action::Heal, names);
+    /// Before a workload's final reads: heal the network, resume the paused nodes,
+    /// start the killed ones (Jepsen's final generators, in its order).
+    pub fn heal(&mut self, now: u64) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.faults.partition {
+            self.partition_next = true;
+            self.record(now, &Action::Heal, None);
+            actions.push(Action::Heal);
+        }
+        if self.faults.pause {
+            self.pause_next = true;
+            actions.push(self.restore(now, false));
+        }
+        if self.faults.kill {
+            self.kill_next = true;
+            actions.push(self.restore(now, true));
+        }
+        actions
     }
 
-    fn record(&mut self, now: u64, action: &Action, names: &[String]) {
+    /// Kills (or pauses) what `targets` picked, skipping nodes it cannot change.
+    fn hit(&mut self, now: u64, kill: bool, targets: Targets, nodes: Vec<usize>) -> Action {
+        let nodes: Vec<usize> = nodes
+            .into_iter()
+            .filter(|&i| match self.state[i] {
+                NodeState::Up => true,
+                // A paused process can still be killed; a dead one cannot pause.
+                NodeState::Paused => kill,
+                NodeState::Down => false,
+            })
+            .collect();
+        for &i in &nodes {
+            self.state[i] = if kill {
+                NodeState::Down
+            } else {
+                NodeState::Paused
+            };
+        }
+        let a = if kill {
+            Action::Kill(nodes)
+        } else {
+            Action::Pause(nodes)
+        };
+        self.record(now, &a, Some(targets));
+        a
+    }
+
+    /// Starts every node that is down (or resumes every paused one).
+    fn restore(&mut self, now: u64, kill: bool) -> Action {
+        let from = if kill {
+            NodeState::Down
+        } else {
+            NodeState::Paused
+        };
+        let nodes: Vec<usize> = (0..self.state.len())
+            .filter(|&i| self.state[i] == from)
+            .collect();
+        for &i in &nodes {
+            self.state[i] = NodeState::Up;
+        }
+        let a = if kill {
+            Action::Start(nodes)
+        } else {
+            Action::Resume(nodes)
+        };
+        self.record(now, &a, None);
+        a
+    }
+
+    fn record(&mut self, now: u64, action: &Action, targets: Option<Targets>) {
         let time = now as f64 / 1e9;
-        self.log.push(match action {
+        let names = |nodes: &[usize]| -> Vec<String> {
+            nodes.iter().map(|&i| self.names[i].clone()).collect()
+        };
+        let (f, value) = match action {
             Action::Partition { spec, grudge } => {
                 let g: serde_json::Map<String, Value> = grudge
                     .iter()
                     .enumerate()
                     .filter(|(_, srcs)| !srcs.is_empty())
-                    .map(|(d, srcs)| {
-                        let srcs: Vec<&str> = srcs.iter().map(|&s| names[s].as_str()).collect();
-                        (names[d].clone(), json!(srcs))
-                    })
+                    .map(|(d, srcs)| (self.names[d].clone(), json!(names(srcs))))
                     .collect();
-                json!({"time": time, "f": "start-partition", "value": spec.name(), "grudge": g})
+                self.log.push(json!({
+                    "time": time, "f": "start-partition", "value": spec.name(), "grudge": g
+                }));
+                return;
             }
-            Action::Heal => json!({"time": time, "f": "stop-partition"}),
-        });
+            Action::Heal => {
+                self.log.push(json!({"time": time, "f": "stop-partition"}));
+                return;
+            }
+            Action::Kill(n) => ("kill", names(n)),
+            Action::Start(n) => ("start", names(n)),
+            Action::Pause(n) => ("pause", names(n)),
+            Action::Resume(n) => ("resume", names(n)),
+        };
+        let mut entry = json!({"time": time, "f": f, "value": value});
+        if let Some(t) = targets {
+            entry["targets"] = json!(t.name());
+        }
+        self.log.push(entry);
     }
 }
 
@@ -233,15 +511,234 @@ mod tests {
         assert!(g.iter().any(|s| !s.is_empty()));
     }
 
+    fn names(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("n{i}")).collect()
+    }
+
+    fn faults(words: &[&str], targets: &[&str]) -> Faults {
+        let w = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Faults::parse(&w(words), &w(targets)).unwrap()
+    }
+
     #[test]
     fn alternates_partition_and_heal_within_twice_the_interval() {
-        let names: Vec<String> = (0..5).map(|i| format!("n{i}")).collect();
-        let mut nem = Nemesis::new(10.0);
+        let mut nem = Nemesis::new(&faults(&["partition"], &[]), 10.0, &names(5)).unwrap();
+        assert_eq!(nem.streams(), [Stream::Partition]);
         let mut rng = Rng::new(9);
         for i in 0..6 {
-            let (a, wait) = nem.step(0, &names, &mut rng);
+            let (a, wait) = nem.step(Stream::Partition, 0, &mut rng);
             assert_eq!(matches!(a, Action::Partition { .. }), i % 2 == 0);
             assert!(wait < 20_000_000_000);
         }
+    }
+
+    #[test]
+    fn no_fault_no_nemesis_and_unknown_faults_are_refused() {
+        assert!(Nemesis::new(&Faults::default(), 10.0, &names(3)).is_none());
+        let w = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(Faults::parse(&w(&["crash"]), &[]).is_err());
+        assert!(Faults::parse(&w(&["kill"]), &w(&["primaries"])).is_err());
+    }
+
+    #[test]
+    fn node_specs_pick_as_jepsen_does() {
+        let mut rng = Rng::new(4);
+        let sizes = |t: Targets, n: usize, rng: &mut Rng| t.pick(n, rng).len();
+        for (n, third, minority, majority) in
+            [(1, 0, 0, 1), (3, 0, 1, 2), (5, 1, 2, 3), (7, 2, 3, 4)]
+        {
+            assert_eq!(sizes(Targets::One, n, &mut rng), 1);
+            assert_eq!(sizes(Targets::MinorityThird, n, &mut rng), third);
+            assert_eq!(sizes(Targets::Minority, n, &mut rng), minority);
+            assert_eq!(sizes(Targets::Majority, n, &mut rng), majority);
+            assert_eq!(Targets::All.pick(n, &mut rng), (0..n).collect::<Vec<_>>());
+        }
+        // `some` is never empty and, over many draws, takes every size.
+        let mut seen = [false; 6];
+        for _ in 0..200 {
+            let p = Targets::Some.pick(5, &mut rng);
+            assert!(!p.is_empty() && p.windows(2).all(|w| w[0] < w[1]));
+            seen[p.len()] = true;
+        }
+        assert_eq!(seen, [false, true, true, true, true, true]);
+    }
+
+    #[test]
+    fn kills_and_starts_alternate_and_start_brings_back_every_dead_node() {
+        let mut nem = Nemesis::new(&faults(&["kill"], &["majority"]), 1.0, &names(5)).unwrap();
+        assert_eq!(nem.streams(), [Stream::Process]);
+        let mut rng = Rng::new(3);
+        let (a, _) = nem.step(Stream::Process, 5, &mut rng);
+        let Action::Kill(killed) = a else {
+            panic!("{a:?}")
+        };
+        assert_eq!(killed.len(), 3);
+        for i in 0..5 {
+            let want = if killed.contains(&i) {
+                NodeState::Down
+            } else {
+                NodeState::Up
+            };
+            assert_eq!(nem.state(i), want);
+        }
+        let (a, _) = nem.step(Stream::Process, 6, &mut rng);
+        assert_eq!(a, Action::Start(killed.clone()));
+        assert!((0..5).all(|i| nem.state(i) == NodeState::Up));
+        let log: Vec<&str> = nem.log.iter().map(|e| e["f"].as_str().unwrap()).collect();
+        assert_eq!(log, ["kill", "start"]);
+        assert_eq!(nem.log[0]["targets"], "majority");
+        let named: Vec<String> = killed.iter().map(|i| format!("n{i}")).collect();
+        assert_eq!(nem.log[0]["value"], json!(named));
+        assert_eq!(nem.log[1]["value"], json!(named));
+    }
+
+    #[test]
+    fn kill_and_pause_mix_and_the_final_heal_restores_everything() {
+        let f = faults(&["partition", "kill", "pause"], &["one", "all"]);
+        let mut nem = Nemesis::new(&f, 1.0, &names(3)).unwrap();
+        assert_eq!(nem.streams(), [Stream::Partition, Stream::Process]);
+        let mut rng = Rng::new(11);
+        let mut kinds = std::collections::BTreeSet::new();
+        for t in 0..40 {
+            let before: Vec<NodeState> = (0..3).map(|i| nem.state(i)).collect();
+            let (a, _) = nem.step(Stream::Process, t, &mut rng);
+            let with = |s: NodeState| (0..3).filter(|&i| before[i] == s).collect::<Vec<_>>();
+            // Nobody is killed twice or paused while dead; a start or resume restores all.
+            match &a {
+                Action::Kill(n) => assert!(n.iter().all(|&i| before[i] != NodeState::Down)),
+                Action::Pause(n) => assert!(n.iter().all(|&i| before[i] == NodeState::Up)),
+                Action::Start(n) => assert_eq!(n, &with(NodeState::Down)),
+                Action::Resume(n) => assert_eq!(n, &with(NodeState::Paused)),
+                _ => panic!("{a:?} from the process stream"),
+            }
+            kinds.insert(format!("{a:?}").split('(').next().unwrap().to_string());
+        }
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            ["Kill", "Pause", "Resume", "Start"]
+        );
+        nem.step(Stream::Partition, 41, &mut rng);
+        let actions = nem.heal(42);
+        assert_eq!(actions.len(), 3);
+        assert_eq!(actions[0], Action::Heal);
+        assert!(matches!(actions[1], Action::Resume(_)));
+        assert!(matches!(actions[2], Action::Start(_)));
+        assert!((0..3).all(|i| nem.state(i) == NodeState::Up));
+        // After the heal the flip-flops start over: the next process op hits.
+        let (a, _) = nem.step(Stream::Process, 43, &mut rng);
+        assert!(matches!(a, Action::Kill(_) | Action::Pause(_)), "{a:?}");
+    }
+
+    #[test]
+    fn a_paused_node_can_be_killed_and_then_is_started_not_resumed() {
+        let f = faults(&["kill", "pause"], &["all"]);
+        let mut nem = Nemesis::new(&f, 1.0, &names(2)).unwrap();
+        nem.hit(0, false, Targets::All, vec![0, 1]);
+        assert_eq!(
+            nem.hit(1, true, Targets::One, vec![1]),
+            Action::Kill(vec![1])
+        );
+        assert_eq!(
+            nem.hit(2, false, Targets::All, vec![0, 1]),
+            Action::Pause(vec![])
+        );
+        assert_eq!(nem.restore(3, false), Action::Resume(vec![0]));
+        assert_eq!(nem.restore(4, true), Action::Start(vec![1]));
+    }
+
+    // The faults as a run carries them out, through the whole harness, with an
+    // in-process unique-ids node that counts in memory: a kill must wipe that count
+    // (so a node that does not mix a fresh seed in repeats its ids), a restart must
+    // start with `init` and a new seed, and a pause must keep everything.
+
+    use crate::node::{Crash, Effect, Input, Node, NodeSpec};
+
+    struct Ids {
+        name: String,
+        /// Part of every id: the node's seed, or 0 for a node that forgets.
+        prefix: u64,
+        next: u64,
+        initialised: bool,
+    }
+
+    impl Node for Ids {
+        fn handle(&mut self, _: u64, input: Input<'_>, out: &mut Vec<Effect>) -> Result<(), Crash> {
+            let Input::Message { src, body } = input else {
+                return Ok(());
+            };
+            let req: Value = serde_json::from_str(body).map_err(|e| Crash {
+                reason: e.to_string(),
+            })?;
+            let mut reply = match (req["type"].as_str(), self.initialised) {
+                (Some("init"), _) => {
+                    self.initialised = true;
+                    json!({"type": "init_ok"})
+                }
+                (Some("generate"), true) => {
+                    self.next += 1;
+                    let id = format!("{}-{:x}-{}", self.name, self.prefix, self.next);
+                    json!({"type": "generate_ok", "id": id})
+                }
+                (t, _) => {
+                    return Err(Crash {
+                        reason: format!("{t:?} before init"),
+                    })
+                }
+            };
+            reply["in_reply_to"] = req["msg_id"].clone();
+            out.push(Effect::Send {
+                dest: src.to_string(),
+                body: reply.to_string(),
+            });
+            Ok(())
+        }
+    }
+
+    fn run_ids(nemesis: &str, seeded: bool) -> crate::Outcome {
+        let store = std::env::temp_dir().join(format!("harness-nemesis-{}", std::process::id()));
+        crate::Builder::new("unique-ids")
+            .node_count(3)
+            .rate(50.0)
+            .time_limit(20.0)
+            .option("--nemesis", nemesis)
+            .option("--nemesis-interval", 1)
+            .seed(1)
+            .store(&store)
+            .nodes("ids", move |spec: &NodeSpec| {
+                Ok(Box::new(Ids {
+                    name: spec.name.clone(),
+                    prefix: if seeded { spec.seed } else { 0 },
+                    next: 0,
+                    initialised: false,
+                }) as Box<dyn Node>)
+            })
+            .run()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_kill_wipes_memory_and_the_restart_begins_with_init_and_a_new_seed() {
+        // Forgetful ids repeat after a kill, and only then.
+        let forgetful = run_ids("kill", false);
+        assert!(!forgetful.is_valid());
+        assert!(
+            forgetful
+                .problems
+                .iter()
+                .any(|p| p.contains("was generated") && p.contains(" times: by ")),
+            "{:?}",
+            forgetful.problems
+        );
+        assert!(run_ids("pause,partition", false).is_valid());
+        // Seeded ids stay unique: each incarnation draws a new seed. No node ever
+        // heard anything before its init, or it would have crashed.
+        let seeded = run_ids("kill,pause", true);
+        assert!(seeded.is_valid(), "{:?}", seeded.problems);
+        assert_eq!(seeded.crashes.count, 0);
+        let log = seeded.nemesis.unwrap();
+        let starts = log
+            .iter()
+            .filter(|e| e["f"] == "start" && e["value"] != json!([]));
+        assert!(starts.count() >= 3, "{log:?}");
     }
 }

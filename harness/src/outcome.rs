@@ -184,7 +184,7 @@ impl Outcome {
                 ok_fraction,
             },
             stats: r.stats,
-            nemesis: cfg.partitions.then_some(r.nemesis),
+            nemesis: cfg.nemesis.any().then_some(r.nemesis),
             crashes: Crashes {
                 count: r.crash_count,
                 first: r.crashes,
@@ -208,7 +208,7 @@ impl Outcome {
                 workload: cfg.workload.clone(),
                 node,
                 node_count: cfg.nodes.len(),
-                had_nemesis: cfg.partitions,
+                had_nemesis: cfg.nemesis.any(),
             },
         }
     }

@@ -3,18 +3,20 @@
 //! message per line on stdin and writing its messages on stdout; its stderr goes to
 //! its log file. The event loop runs on the real clock: a reader thread per node
 //! turns its stdout into sends, and a writer thread per node feeds it deliveries so a
-//! node that stops reading cannot stall the others.
+//! node that stops reading cannot stall the others. The nemesis kills a node's
+//! process (SIGKILL) and starts a new one, or stops it (SIGSTOP) and lets it go on
+//! (SIGCONT).
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, Output};
+use crate::backend::{log_line, Backend, Output};
 use crate::net::Message;
 
 /// Messages read from the nodes and not yet taken by the event loop, at most.
@@ -25,11 +27,59 @@ const MAX_LINE: usize = 64 << 20;
 const QUOTE: usize = 200;
 
 pub struct Processes {
-    children: Vec<Child>,
+    program: PathBuf,
+    args: Vec<String>,
+    logs: Vec<PathBuf>,
+    /// `None` while killed.
+    children: Vec<Option<Child>>,
     stdins: Vec<Sender<String>>,
-    lines: Receiver<Output>,
+    /// Each node's incarnation: what an older one's reader thread still reports (its
+    /// last lines, the end of its stdout) belongs to a process killed on purpose.
+    generation: Vec<u64>,
+    /// Whether the current incarnation's stdout has ended.
+    ended: Vec<bool>,
+    tx: SyncSender<Report>,
+    lines: Receiver<Report>,
     start: Instant,
     names: Vec<String>,
+}
+
+/// What a reader thread tells the event loop, for one incarnation of a node.
+struct Report {
+    node: usize,
+    generation: u64,
+    /// `None`: the reader is done, the node's stdout ended.
+    output: Option<Output>,
+}
+
+/// A reader thread's end of the channel: tags what it sends with the incarnation,
+/// and says when the reader is done, however it ends.
+struct Reporter {
+    node: usize,
+    generation: u64,
+    tx: SyncSender<Report>,
+}
+
+impl Reporter {
+    fn send(&self, output: Output) -> Result<(), ()> {
+        self.tx
+            .send(Report {
+                node: self.node,
+                generation: self.generation,
+                output: Some(output),
+            })
+            .map_err(|_| ())
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Report {
+            node: self.node,
+            generation: self.generation,
+            output: None,
+        });
+    }
 }
 
 #[derive(Deserialize)]
@@ -49,40 +99,79 @@ impl Processes {
         // Bounded: a node that floods stdout waits for the harness instead of filling
         // its memory.
         let (tx, lines) = mpsc::sync_channel(OUTPUT_QUEUE);
-        let mut children = Vec::new();
-        let mut stdins = Vec::new();
-        for (node, name) in names.iter().enumerate() {
-            let log_path = logs.join(format!("{name}.log"));
-            let log = std::fs::File::create(&log_path)
-                .with_context(|| format!("cannot create {}", log_path.display()))?;
-            let mut child = Command::new(program)
-                .args(args)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::from(log))
-                .spawn()
-                .with_context(|| format!("cannot start {} for node {name}", program.display()))?;
-            let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-                anyhow::bail!("node {name}: no pipes to the process");
-            };
-            let (in_tx, in_rx) = mpsc::channel::<String>();
-            std::thread::Builder::new()
-                .name(format!("{name} stdin"))
-                .spawn(move || write_lines(stdin, in_rx))?;
-            let out = tx.clone();
-            std::thread::Builder::new()
-                .name(format!("{name} stdout"))
-                .spawn(move || read_lines(node, stdout, out))?;
-            children.push(child);
-            stdins.push(in_tx);
-        }
-        Ok(Processes {
-            children,
-            stdins,
+        let mut p = Processes {
+            program: program.to_path_buf(),
+            args: args.to_vec(),
+            logs: names
+                .iter()
+                .map(|name| logs.join(format!("{name}.log")))
+                .collect(),
+            children: Vec::new(),
+            stdins: Vec::new(),
+            generation: vec![0; names.len()],
+            ended: vec![false; names.len()],
+            tx,
             lines,
             start: Instant::now(),
             names: names.to_vec(),
-        })
+        };
+        for node in 0..names.len() {
+            let log = std::fs::File::create(&p.logs[node])
+                .with_context(|| format!("cannot create {}", p.logs[node].display()))?;
+            let (child, stdin) = p.spawn(node, log)?;
+            p.children.push(Some(child));
+            p.stdins.push(stdin);
+        }
+        p.start = Instant::now();
+        Ok(p)
+    }
+
+    /// Starts node `node`'s process with its stderr going to `log`, and its threads.
+    fn spawn(&self, node: usize, log: std::fs::File) -> Result<(Child, Sender<String>)> {
+        let name = &self.names[node];
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("cannot start {} for node {name}", self.program.display()))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            anyhow::bail!("node {name}: no pipes to the process");
+        };
+        let (in_tx, in_rx) = mpsc::channel::<String>();
+        std::thread::Builder::new()
+            .name(format!("{name} stdin"))
+            .spawn(move || write_lines(stdin, in_rx))?;
+        let out = Reporter {
+            node,
+            generation: self.generation[node],
+            tx: self.tx.clone(),
+        };
+        std::thread::Builder::new()
+            .name(format!("{name} stdout"))
+            .spawn(move || read_lines(node, stdout, out))?;
+        Ok((child, in_tx))
+    }
+
+    /// Sends `signal` to node `node`'s process, if it runs.
+    fn signal(&self, node: usize, signal: Signal) -> Result<()> {
+        let Some(child) = &self.children[node] else {
+            return Ok(());
+        };
+        send_signal(child.id(), signal)
+            .with_context(|| format!("cannot {signal:?} node {}", self.names[node]))
+    }
+
+    /// Takes a reader's report: what a killed incarnation said is dropped.
+    fn take(&mut self, r: Report, out: &mut Vec<Output>) {
+        if r.generation != self.generation[r.node] {
+            return;
+        }
+        match r.output {
+            Some(o) => out.push(o),
+            None => self.ended[r.node] = true,
+        }
     }
 
     /// Every node closed its stdout: nothing can happen any more, and no test can
@@ -93,10 +182,11 @@ impl Processes {
             .iter_mut()
             .zip(&self.names)
             .map(|(c, name)| {
-                let status = match c.try_wait() {
-                    Ok(Some(s)) => s.to_string(),
-                    Ok(None) => "still running, its stdout closed".into(),
-                    Err(e) => e.to_string(),
+                let status = match c.as_mut().map(Child::try_wait) {
+                    Some(Ok(Some(s))) => s.to_string(),
+                    Some(Ok(None)) => "still running, its stdout closed".into(),
+                    Some(Err(e)) => e.to_string(),
+                    None => "killed by the nemesis".into(),
                 };
                 format!("{name} ({status})")
             })
@@ -110,6 +200,32 @@ impl Processes {
     fn elapsed(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
     }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Signal {
+    Stop,
+    Cont,
+}
+
+#[cfg(unix)]
+fn send_signal(pid: u32, signal: Signal) -> Result<()> {
+    let sig = match signal {
+        Signal::Stop => libc::SIGSTOP,
+        Signal::Cont => libc::SIGCONT,
+    };
+    let pid = libc::pid_t::try_from(pid).context("process id out of range")?;
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; the pid is
+    // our own child's, not yet reaped (we hold its Child).
+    if unsafe { libc::kill(pid, sig) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn send_signal(_: u32, _: Signal) -> Result<()> {
+    anyhow::bail!("pausing a process needs SIGSTOP, which only Unix has")
 }
 
 fn write_lines(stdin: std::process::ChildStdin, rx: Receiver<String>) {
@@ -130,7 +246,7 @@ fn write_lines(stdin: std::process::ChildStdin, rx: Receiver<String>) {
     }
 }
 
-fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: SyncSender<Output>) {
+fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Reporter) {
     let mut r = BufReader::new(stdout);
     let mut line = Vec::new();
     loop {
@@ -253,17 +369,22 @@ impl Backend for Processes {
         let mut reached = wait == 0;
         if wait > 0 {
             match self.lines.recv_timeout(Duration::from_nanos(wait)) {
-                Ok(o) => out.push(o),
-                Err(RecvTimeoutError::Timeout) => reached = true,
-                Err(RecvTimeoutError::Disconnected) => return Err(self.all_gone()),
+                Ok(r) => self.take(r, out),
+                // We hold a sender ourselves (for restarts), so this cannot happen.
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    reached = true
+                }
             }
         }
         // At most a queue's worth: a flooding node must not keep the loop here.
         for _ in 0..OUTPUT_QUEUE {
             match self.lines.try_recv() {
-                Ok(o) => out.push(o),
+                Ok(r) => self.take(r, out),
                 Err(_) => break,
             }
+        }
+        if self.ended.iter().all(|&e| e) {
+            return Err(self.all_gone());
         }
         let now = self.elapsed();
         // Waking a hair early must not leave the due event waiting for another round.
@@ -277,9 +398,57 @@ impl Backend for Processes {
         true
     }
 
+    fn kill(&mut self, node: usize, now: u64) -> Result<()> {
+        self.generation[node] += 1;
+        self.ended[node] = false;
+        if let Some(mut child) = self.children[node].take() {
+            // SIGKILL ends a stopped process too.
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Its writer thread ends with the channel; what was queued for it is lost.
+        let (dead, _) = mpsc::channel();
+        self.stdins[node] = dead;
+        log_line(&self.logs[node], now, "the nemesis killed the node");
+        Ok(())
+    }
+
+    fn restart(&mut self, node: usize, _seed: u64, now: u64) -> Result<()> {
+        log_line(&self.logs[node], now, "the nemesis starts the node afresh");
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.logs[node])
+            .with_context(|| format!("cannot open {}", self.logs[node].display()))?;
+        let (child, stdin) = self.spawn(node, log)?;
+        self.children[node] = Some(child);
+        self.stdins[node] = stdin;
+        Ok(())
+    }
+
+    fn pause(&mut self, node: usize, now: u64) -> Result<()> {
+        log_line(
+            &self.logs[node],
+            now,
+            "the nemesis pauses the node (SIGSTOP)",
+        );
+        self.signal(node, Signal::Stop)
+    }
+
+    fn resume(&mut self, node: usize, now: u64) -> Result<()> {
+        self.signal(node, Signal::Cont)?;
+        log_line(
+            &self.logs[node],
+            now,
+            "the nemesis resumed the node (SIGCONT)",
+        );
+        Ok(())
+    }
+
     fn shutdown(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
         for (i, child) in self.children.iter_mut().enumerate() {
+            let Some(child) = child else { continue };
             match child.try_wait() {
                 Ok(Some(status)) => problems.push(format!(
                     "{} exited early with {status}; see its log",
@@ -298,7 +467,7 @@ impl Backend for Processes {
 /// A run that ends in an error must not leave node processes behind.
 impl Drop for Processes {
     fn drop(&mut self) {
-        for child in &mut self.children {
+        for child in self.children.iter_mut().flatten() {
             if let Ok(None) = child.try_wait() {
                 let _ = child.kill();
                 let _ = child.wait();

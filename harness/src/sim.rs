@@ -3,6 +3,12 @@
 //! limit, then (for workloads with final reads) heal, wait 10 s, and read from every
 //! client. Every event comes off one queue in (time, order scheduled) order and every
 //! random choice from one seeded generator, so a seed replays a whole run.
+//!
+//! The nemesis's faults on nodes are carried out here, where the events are: what
+//! comes for a killed node (messages, its timers) is lost, and a killed node starts
+//! again as a fresh instance that gets `init` before anything else, from a client of
+//! its own, as Maelstrom's database set-up sends it; what comes for a paused node
+//! waits, and is handed over in order when it resumes.
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -14,7 +20,7 @@ use crate::backend::{Backend, Output};
 use crate::client::{self, Clients};
 use crate::config::Config;
 use crate::history::History;
-use crate::nemesis::{Action, Nemesis};
+use crate::nemesis::{Action, Nemesis, NodeState, Stream};
 use crate::net::{Addr, Message, Net};
 use crate::rng::Rng;
 use crate::sched::Queue;
@@ -34,7 +40,12 @@ enum Event {
         thread: usize,
         msg_id: u64,
     },
-    Nemesis,
+    /// The nemesis's next operation on this stream is due.
+    Nemesis(Stream),
+    /// A restarted node should have answered its `init` by now.
+    RestartTimeout {
+        client: u64,
+    },
     SetupTimeout(Phase),
     EndMain,
     FinalOps,
@@ -120,6 +131,11 @@ pub struct Run<'a> {
     crash_count: u64,
     faults: Vec<String>,
     undeliverable: BTreeMap<String, u64>,
+    /// Per node, the events that came for it while it was paused, in order.
+    held: Vec<Vec<Event>>,
+    /// The clients that sent `init` to a restarted node and await its answer: the
+    /// node, and when it was started.
+    restarts: HashMap<u64, (usize, u64)>,
     outs: Vec<Output>,
     events: u64,
     /// A node process failed before every node answered `init`.
@@ -158,7 +174,7 @@ impl<'a> Run<'a> {
             now: 0,
             queue: Queue::default(),
             net: Net::new(cfg.latency),
-            nemesis: cfg.partitions.then(|| Nemesis::new(cfg.nemesis_interval)),
+            nemesis: Nemesis::new(&cfg.nemesis, cfg.nemesis_interval, &cfg.nodes),
             services: Services::default(),
             clients,
             timers: vec![HashMap::new(); n],
@@ -174,6 +190,8 @@ impl<'a> Run<'a> {
             crash_count: 0,
             faults: Vec::new(),
             undeliverable: BTreeMap::new(),
+            held: (0..n).map(|_| Vec::new()).collect(),
+            restarts: HashMap::new(),
             outs: Vec::new(),
             events: 0,
             events_at_now: 0,
@@ -343,7 +361,15 @@ impl<'a> Run<'a> {
                 id,
                 generation,
             } => {
-                if self.timers[node].get(&id) == Some(&generation) {
+                if self.timers[node].get(&id) != Some(&generation) {
+                    // Cancelled, re-armed, or gone with a killed node.
+                } else if self.node_state(node) == NodeState::Paused {
+                    self.held[node].push(Event::Timer {
+                        node,
+                        id,
+                        generation,
+                    });
+                } else {
                     self.timers[node].remove(&id);
                     self.backend.fire(node, id, self.now, &mut self.outs)?;
                     self.apply_outputs();
@@ -359,19 +385,26 @@ impl<'a> Run<'a> {
                     &mut self.next_client,
                 ) {
                     self.tell_workload();
-                    self.after_completion();
+                    self.after_completion()?;
                 }
             }
-            Event::Nemesis => {
+            Event::Nemesis(stream) => {
                 if self.phase == Phase::Main && self.now < self.cutoff {
                     if let Some(nem) = &mut self.nemesis {
-                        let (action, wait) = nem.step(self.now, &self.cfg.nodes, &mut self.rng);
-                        match action {
-                            Action::Partition { grudge, .. } => self.net.partition(&grudge),
-                            Action::Heal => self.net.heal(),
-                        }
-                        self.schedule(wait, Event::Nemesis);
+                        let (action, wait) = nem.step(stream, self.now, &mut self.rng);
+                        self.schedule(wait, Event::Nemesis(stream));
+                        self.fault(action)?;
                     }
+                }
+            }
+            Event::RestartTimeout { client } => {
+                if let Some((node, started)) = self.restarts.remove(&client) {
+                    self.failures.push(format!(
+                        "{} did not answer init within {} s after the nemesis started it again at {:.3} s",
+                        self.cfg.nodes[node],
+                        INIT_TIMEOUT_NS / 1_000_000_000,
+                        started as f64 / 1e9
+                    ));
                 }
             }
             Event::SetupTimeout(phase) => {
@@ -398,7 +431,7 @@ impl<'a> Run<'a> {
             Event::EndMain => {
                 if self.phase == Phase::Main {
                     self.phase = Phase::Drain;
-                    self.after_completion();
+                    self.after_completion()?;
                 }
             }
             Event::FinalOps => {
@@ -408,7 +441,7 @@ impl<'a> Run<'a> {
                         self.invoke(t, op, true);
                     }
                 }
-                self.after_completion();
+                self.after_completion()?;
             }
             Event::FinalOp { thread, op } => {
                 self.finals_due -= 1;
@@ -418,7 +451,80 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Carries out one nemesis operation.
+    fn fault(&mut self, action: Action) -> Result<()> {
+        match action {
+            Action::Partition { grudge, .. } => self.net.partition(&grudge),
+            Action::Heal => self.net.heal(),
+            Action::Kill(nodes) => {
+                for i in nodes {
+                    self.backend.kill(i, self.now)?;
+                    // Its timers, what waited for it, and a pending init die with it.
+                    self.timers[i].clear();
+                    self.held[i].clear();
+                    self.restarts.retain(|_, (node, _)| *node != i);
+                }
+            }
+            Action::Start(nodes) => {
+                for i in nodes {
+                    let seed = self.rng.next_u64();
+                    self.backend.restart(i, seed, self.now)?;
+                    self.send_init(i)?;
+                }
+            }
+            Action::Pause(nodes) => {
+                for i in nodes {
+                    self.backend.pause(i, self.now)?;
+                }
+            }
+            Action::Resume(nodes) => {
+                for i in nodes {
+                    self.backend.resume(i, self.now)?;
+                    for e in std::mem::take(&mut self.held[i]) {
+                        self.queue.push(self.now, e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `init` to a node that just started again, from a new client, and hands
+    /// it over at once so that it is the first thing the fresh node hears.
+    fn send_init(&mut self, node: usize) -> Result<()> {
+        let client = self.next_client;
+        self.next_client += 1;
+        let ids = &self.cfg.nodes;
+        let body = json!({"type": "init", "msg_id": 1, "node_id": ids[node], "node_ids": ids});
+        self.restarts.insert(client, (node, self.now));
+        self.schedule(INIT_TIMEOUT_NS, Event::RestartTimeout { client });
+        let (msg, _) = self.net.send(
+            Addr::Client(client),
+            Addr::Node(node),
+            body.to_string(),
+            &mut self.rng,
+        );
+        self.deliver(msg)
+    }
+
+    fn node_state(&self, node: usize) -> NodeState {
+        self.nemesis
+            .as_ref()
+            .map_or(NodeState::Up, |n| n.state(node))
+    }
+
     fn deliver(&mut self, msg: Message) -> Result<()> {
+        if let Addr::Node(i) = msg.dest {
+            match self.node_state(i) {
+                NodeState::Up => {}
+                NodeState::Paused => {
+                    self.held[i].push(Event::Deliver(msg));
+                    return Ok(());
+                }
+                // Lost, as a message to a dead process is.
+                NodeState::Down => return Ok(()),
+            }
+        }
         if !self.net.receive(&msg) {
             return Ok(());
         }
@@ -437,7 +543,16 @@ impl<'a> Run<'a> {
                 }
             }
             Addr::Client(c) => {
-                if let Some(call) = self.setup.iter_mut().find(|s| s.client == c) {
+                if let Some((node, started)) = self.restarts.remove(&c) {
+                    let reply: Value = serde_json::from_str(&msg.body).unwrap_or(Value::Null);
+                    if reply["type"] != "init_ok" || reply["in_reply_to"] != 1 {
+                        self.failures.push(format!(
+                            "{} answered the init after its restart at {:.3} s with {reply} instead of an init_ok (with in_reply_to 1)",
+                            self.cfg.nodes[node],
+                            started as f64 / 1e9
+                        ));
+                    }
+                } else if let Some(call) = self.setup.iter_mut().find(|s| s.client == c) {
                     if call.reply.is_none() {
                         call.reply = serde_json::from_str(&msg.body).ok().or(Some(Value::Null));
                         self.setup_progress();
@@ -450,7 +565,7 @@ impl<'a> Run<'a> {
                     &mut self.next_client,
                 ) {
                     self.tell_workload();
-                    self.after_completion();
+                    self.after_completion()?;
                 }
             }
         }
@@ -475,8 +590,9 @@ impl<'a> Run<'a> {
         }
         if let Some(c) = dest.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) {
             // Replies to clients that were closed since are dropped, as in Maelstrom.
-            let open =
-                self.clients.thread_of(c).is_some() || self.setup.iter().any(|s| s.client == c);
+            let open = self.clients.thread_of(c).is_some()
+                || self.setup.iter().any(|s| s.client == c)
+                || self.restarts.contains_key(&c);
             return open.then_some(Addr::Client(c));
         }
         *self.undeliverable.entry(dest.to_string()).or_default() += 1;
@@ -615,8 +731,13 @@ impl<'a> Run<'a> {
         if self.cfg.rate > 0.0 {
             self.schedule(0, Event::Generate);
         }
-        if self.nemesis.is_some() {
-            self.schedule(0, Event::Nemesis);
+        for stream in self
+            .nemesis
+            .as_ref()
+            .map(Nemesis::streams)
+            .unwrap_or_default()
+        {
+            self.schedule(0, Event::Nemesis(stream));
         }
         self.schedule(self.cfg.time_limit_ns, Event::EndMain);
     }
@@ -673,7 +794,7 @@ impl<'a> Run<'a> {
     }
 
     /// A client became free.
-    fn after_completion(&mut self) {
+    fn after_completion(&mut self) -> Result<()> {
         match self.phase {
             Phase::Main if self.op_waiting => {
                 self.op_waiting = false;
@@ -682,9 +803,11 @@ impl<'a> Run<'a> {
             Phase::Drain if self.clients.all_free() => {
                 if self.workload.final_op(0).is_some() {
                     // As Maelstrom: heal the network, let the nodes converge, then read.
-                    if let Some(nem) = &mut self.nemesis {
-                        nem.heal(self.now, &self.cfg.nodes);
-                        self.net.heal();
+                    // As Maelstrom: heal the network, resume and restart the nodes,
+                    // let them converge, then read.
+                    let heal = self.nemesis.as_mut().map(|n| n.heal(self.now));
+                    for action in heal.unwrap_or_default() {
+                        self.fault(action)?;
                     }
                     self.phase = Phase::Quiet;
                     self.schedule(QUIET_NS, Event::FinalOps);
@@ -697,5 +820,6 @@ impl<'a> Run<'a> {
             }
             _ => {}
         }
+        Ok(())
     }
 }

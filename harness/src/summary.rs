@@ -20,6 +20,30 @@ fn per_op(kind: &str, k: &NetCounts) -> String {
     }
 }
 
+/// How many nemesis operations the summary lists; the JSON has them all.
+const MAX_FAULTS: usize = 40;
+
+/// One nemesis operation: when, what, and whom.
+fn fault_line(e: &serde_json::Value) -> String {
+    let time = e["time"].as_f64().unwrap_or(0.0);
+    let f = e["f"].as_str().unwrap_or("?");
+    let whom = match &e["value"] {
+        serde_json::Value::Array(nodes) if nodes.is_empty() => "nobody".to_string(),
+        serde_json::Value::Array(nodes) => nodes
+            .iter()
+            .map(|n| n.as_str().unwrap_or("?"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        serde_json::Value::String(shape) => shape.clone(),
+        _ => String::new(),
+    };
+    let mut line = format!("{time:>8.3} s  {f} {whom}");
+    if let Some(t) = e["targets"].as_str() {
+        let _ = write!(line, " ({t})");
+    }
+    line.trim_end().to_string()
+}
+
 /// The summary's text.
 pub fn text(o: &Outcome) -> String {
     let mut out = String::new();
@@ -56,11 +80,28 @@ pub fn text(o: &Outcome) -> String {
         say!("  {line}");
     }
     if let Some(nemesis) = &o.nemesis {
-        let parts = nemesis
-            .iter()
-            .filter(|e| e["f"] == "start-partition")
-            .count();
-        say!("  nemesis  {parts} partitions (shapes and grudges in the JSON)");
+        // Kills and pauses that found nobody to hit do not count.
+        let count = |f: &str| {
+            nemesis
+                .iter()
+                .filter(|e| e["f"] == f && e["value"] != serde_json::json!([]))
+                .count()
+        };
+        say!(
+            "  nemesis  {} partitions, {} kills, {} pauses (grudges in the JSON):",
+            count("start-partition"),
+            count("kill"),
+            count("pause")
+        );
+        for e in nemesis.iter().take(MAX_FAULTS) {
+            say!("    {}", fault_line(e));
+        }
+        if nemesis.len() > MAX_FAULTS {
+            say!(
+                "    ... and {} more in the JSON",
+                nemesis.len() - MAX_FAULTS
+            );
+        }
     }
     if o.crashes.count > 0 {
         say!(
