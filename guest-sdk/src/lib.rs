@@ -27,6 +27,11 @@
 //! the host the component's one instance holds one; natively [`native::NativeNode`]
 //! is one, so a simulation can run many nodes on one thread.
 
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
+
 mod args;
 mod error;
 pub mod kv;

@@ -336,6 +336,7 @@ impl Runtime {
         self.app.rt().on_timer(id);
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn host(&self) -> &Host {
         &self.app.rt().host
     }
