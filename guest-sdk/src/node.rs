@@ -120,7 +120,7 @@ impl<S: 'static> Node<S> {
         let known = variants::<T>();
         self.fallback = Some(Box::new(move |s, ctx, msg| {
             if let Some(known) = known {
-                if !known.iter().any(|v| *v == msg.kind) {
+                if !known.contains(&msg.kind) {
                     return Err(Error::not_supported(format!(
                         "unsupported message type {:?}",
                         msg.kind
@@ -171,6 +171,8 @@ impl<S: 'static> From<Node<S>> for AnyNode {
     }
 }
 
+/// A built node: its machinery beside its state and handlers, in one allocation that
+/// every `Ctx` shares, so a handler reaches its node's runtime without any global.
 struct Inner<S> {
     rt: Rt,
     state: RefCell<S>,
@@ -179,6 +181,8 @@ struct Inner<S> {
     on_init: RefCell<Vec<Hook<S>>>,
 }
 
+/// The node as the runtime sees it: a trait object, so the runtime is not generic over
+/// the state type (one copy of its code in every component).
 struct Installed<S>(Rc<Inner<S>>);
 
 impl<S: 'static> App for Installed<S> {

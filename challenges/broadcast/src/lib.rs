@@ -16,11 +16,14 @@ struct Broadcast {
 
 /// Replies to clients, typed: serde writes each variant's `type` tag.
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type")]
 enum Reply<'a> {
-    TopologyOk,
-    BroadcastOk,
-    ReadOk { messages: &'a [i64] },
+    #[serde(rename = "topology_ok")]
+    Topology,
+    #[serde(rename = "broadcast_ok")]
+    Broadcast,
+    #[serde(rename = "read_ok")]
+    Read { messages: &'a [i64] },
 }
 
 /// The one message between nodes, as it goes on the wire.
@@ -93,7 +96,7 @@ fn node_with(cfg: Config) -> Node<App> {
         })
         .on("topology", |_, ctx, req: Request<Value>| {
             // We choose our own overlay (a star with fallback hubs), see `core`.
-            ctx.reply(&req, Reply::TopologyOk)
+            ctx.reply(&req, Reply::Topology)
         })
         .on("broadcast", |app, ctx, req: Request<Broadcast>| {
             let outs = app
@@ -102,13 +105,13 @@ fn node_with(cfg: Config) -> Node<App> {
                 .ok_or_else(not_ready)?
                 .broadcast(req.body.message);
             apply(app, ctx, outs)?;
-            ctx.reply(&req, Reply::BroadcastOk)
+            ctx.reply(&req, Reply::Broadcast)
         })
         .on("read", |app, ctx, req: Request<Value>| {
             let core = app.core.as_ref().ok_or_else(not_ready)?;
             ctx.reply(
                 &req,
-                Reply::ReadOk {
+                Reply::Read {
                     messages: core.values(),
                 },
             )
