@@ -65,10 +65,12 @@ echo: all
 unique-ids: all
 	$(call grade,unique-ids,unique-ids,-w unique-ids --time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition)
 
-# Guest arguments per broadcast stage (the knobs of challenges/broadcast, see its README).
-BROADCAST_ABC_ARGS ?=
-BROADCAST_D_ARGS   ?= --down-ms 150
-BROADCAST_E_ARGS   ?= --up-ms 700 --down-ms 700 --lead-ms 300 --rto-ms 3500 --ack-ms 2000
+# Guest arguments per broadcast stage: their one home is challenges/broadcast/stages.toml
+# (the knobs are described in its README); set BROADCAST_D_ARGS=... to try others.
+broadcast_stage = $(shell sed -n 's/^$(1) *= *"\(.*\)"/\1/p' challenges/broadcast/stages.toml)
+BROADCAST_ABC_ARGS ?= $(call broadcast_stage,abc)
+BROADCAST_D_ARGS   ?= $(call broadcast_stage,d)
+BROADCAST_E_ARGS   ?= $(call broadcast_stage,e)
 
 broadcast-a: all
 	$(call grade,broadcast-a,broadcast,-w broadcast --node-count 1 --time-limit 20 --rate 10,$(BROADCAST_ABC_ARGS))

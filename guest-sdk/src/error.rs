@@ -1,34 +1,81 @@
-//! Maelstrom's error codes and the error type handlers return.
+//! Maelstrom's error codes and the error type handlers return: the one home of the
+//! codes, their names and which are definite (the host mirrors this table).
 //!
 //! A handler that returns `Err(e)` makes the SDK reply `{"type":"error","code":..}` to
-//! the request, so the code decides how a client judges the operation (definite or not).
+//! the request, so the code decides how a client judges the operation: a *definite*
+//! error says the operation certainly did not happen (and never will), an indefinite
+//! one that it may have happened, or may still.
 
 use std::fmt;
 
-/// Maelstrom's standard error codes (see Maelstrom's protocol documentation).
+/// Maelstrom's standard error codes, as defined by `deferror` in Maelstrom's
+/// `client.clj`, `workload/lin_kv.clj` and `workload/txn_list_append.clj` (its
+/// `doc/protocol.md` is generated from them).
+///
+/// Definite: 1, 10, 11, 12, 14, 20, 21, 22, 30. Indefinite: 0 (timeout), 13 (crash),
+/// and every code Maelstrom does not define (its client treats an unknown code as
+/// indefinite; codes from 1000 up are free for a node's own use).
 pub mod code {
-    /// The request timed out; the operation may or may not have happened.
+    /// Definite: no. The operation did not complete within a timeout; it may or may
+    /// not have happened.
     pub const TIMEOUT: u32 = 0;
-    /// The destination node does not exist.
+    /// Definite: yes. The destination node does not exist.
     pub const NODE_NOT_FOUND: u32 = 1;
-    /// The node does not support this kind of request.
+    /// Definite: yes. The node does not support this kind of request.
     pub const NOT_SUPPORTED: u32 = 10;
-    /// The operation definitely did not happen; try again later.
+    /// Definite: yes. The operation cannot be performed at this time (not
+    /// initialised, no quorum...). Never use it when the operation may have happened.
     pub const TEMPORARILY_UNAVAILABLE: u32 = 11;
-    /// The request was malformed.
+    /// Definite: yes. The request did not conform to what the node expects, and could
+    /// not possibly have been processed.
     pub const MALFORMED_REQUEST: u32 = 12;
-    /// The node crashed while handling the request; the outcome is unknown.
+    /// Definite: no. A general, indefinite error: the node crashed, or something
+    /// happened that cannot be classified; the outcome is unknown.
     pub const CRASH: u32 = 13;
-    /// The operation definitely did not happen (aborted).
+    /// Definite: yes. A general, definite error: the operation has not taken place.
     pub const ABORT: u32 = 14;
-    /// The key does not exist.
+    /// Definite: yes. The key does not exist.
     pub const KEY_DOES_NOT_EXIST: u32 = 20;
-    /// The key already exists.
+    /// Definite: yes. The key already exists and the node will not overwrite it.
     pub const KEY_ALREADY_EXISTS: u32 = 21;
-    /// A precondition (such as a compare-and-set's `from`) failed.
+    /// Definite: yes. A precondition (such as a compare-and-set's `from`) failed.
     pub const PRECONDITION_FAILED: u32 = 22;
-    /// A transaction conflicted and was aborted.
+    /// Definite: yes. The transaction was aborted because of a conflict.
     pub const TXN_CONFLICT: u32 = 30;
+
+    /// Whether an error with this code means the operation certainly did not happen.
+    pub const fn is_definite(code: u32) -> bool {
+        matches!(
+            code,
+            NODE_NOT_FOUND
+                | NOT_SUPPORTED
+                | TEMPORARILY_UNAVAILABLE
+                | MALFORMED_REQUEST
+                | ABORT
+                | KEY_DOES_NOT_EXIST
+                | KEY_ALREADY_EXISTS
+                | PRECONDITION_FAILED
+                | TXN_CONFLICT
+        )
+    }
+
+    /// Maelstrom's name for a code ("unknown" for codes it does not define).
+    pub const fn name(code: u32) -> &'static str {
+        match code {
+            TIMEOUT => "timeout",
+            NODE_NOT_FOUND => "node-not-found",
+            NOT_SUPPORTED => "not-supported",
+            TEMPORARILY_UNAVAILABLE => "temporarily-unavailable",
+            MALFORMED_REQUEST => "malformed-request",
+            CRASH => "crash",
+            ABORT => "abort",
+            KEY_DOES_NOT_EXIST => "key-does-not-exist",
+            KEY_ALREADY_EXISTS => "key-already-exists",
+            PRECONDITION_FAILED => "precondition-failed",
+            TXN_CONFLICT => "txn-conflict",
+            _ => "unknown",
+        }
+    }
 }
 
 /// An error with a Maelstrom code, as replied to clients or received from an RPC.
@@ -48,6 +95,9 @@ impl Error {
     pub fn timeout(text: impl Into<String>) -> Self {
         Self::new(code::TIMEOUT, text)
     }
+    pub fn node_not_found(text: impl Into<String>) -> Self {
+        Self::new(code::NODE_NOT_FOUND, text)
+    }
     pub fn not_supported(text: impl Into<String>) -> Self {
         Self::new(code::NOT_SUPPORTED, text)
     }
@@ -66,6 +116,9 @@ impl Error {
     pub fn key_does_not_exist(text: impl Into<String>) -> Self {
         Self::new(code::KEY_DOES_NOT_EXIST, text)
     }
+    pub fn key_already_exists(text: impl Into<String>) -> Self {
+        Self::new(code::KEY_ALREADY_EXISTS, text)
+    }
     pub fn precondition_failed(text: impl Into<String>) -> Self {
         Self::new(code::PRECONDITION_FAILED, text)
     }
@@ -73,10 +126,9 @@ impl Error {
         Self::new(code::TXN_CONFLICT, text)
     }
 
-    /// True when the operation certainly did not take place (Maelstrom's definite
-    /// errors); timeouts and crashes are indefinite.
+    /// True when the operation certainly did not take place (see [`code`]).
     pub fn is_definite(&self) -> bool {
-        !matches!(self.code, code::TIMEOUT | code::CRASH) && self.code < 1000
+        code::is_definite(self.code)
     }
 
     /// The body of an error reply.
@@ -102,3 +154,18 @@ impl From<serde_json::Error> for Error {
 
 /// What handlers return.
 pub type Result<T = (), E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::code;
+
+    #[test]
+    fn definite_codes_are_maelstroms() {
+        let definite: Vec<u32> = (0..2000).filter(|&c| code::is_definite(c)).collect();
+        assert_eq!(definite, [1, 10, 11, 12, 14, 20, 21, 22, 30]);
+        assert!(!code::is_definite(code::TIMEOUT));
+        assert!(!code::is_definite(code::CRASH));
+        assert_eq!(code::name(22), "precondition-failed");
+        assert_eq!(code::name(1005), "unknown");
+    }
+}

@@ -4,36 +4,55 @@
 //! `init`, replies error 10 to unknown message types and error 12 to bodies that do
 //! not decode, and turns a handler's `Err` into an error reply.
 //!
-//! ```ignore
+//! ```
 //! use glomers::prelude::*;
 //!
 //! #[derive(Deserialize)]
 //! struct Echo { echo: Value }
 //!
-//! glomers::main!(|| {
+//! #[derive(Serialize)]
+//! #[serde(tag = "type", rename = "echo_ok")]
+//! struct EchoOk { echo: Value }
+//!
+//! fn node() -> Node<()> {
 //!     Node::new(()).on("echo", |_, ctx, req: Request<Echo>| {
-//!         ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body.echo}))
+//!         ctx.reply(&req, EchoOk { echo: req.body.echo.clone() })
 //!     })
-//! });
+//! }
+//!
+//! glomers::main!(node);
 //! ```
+//!
+//! Each node's machinery (ids, pending RPCs, timers, tasks) is a value it owns: under
+//! the host the component's one instance holds one; natively [`native::NativeNode`]
+//! is one, so a simulation can run many nodes on one thread.
 
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
+
+mod args;
 mod error;
 pub mod kv;
 mod message;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod native;
 mod node;
 mod runtime;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
+pub use args::{args, Args};
 pub use error::{code, Error, Result};
 pub use kv::Kv;
 pub use message::{Request, Response};
-pub use node::{Ctx, Node, TimerId};
+pub use node::{AnyNode, Ctx, Node, TimerId};
 
 /// Everything a challenge usually needs, in one `use`.
 pub mod prelude {
-    pub use crate::{Ctx, Error, Kv, Node, Request, Response, Result};
+    pub use crate::{Args, Ctx, Error, Kv, Node, Request, Response, Result};
     pub use serde::{Deserialize, Serialize};
     pub use serde_json::{json, Value};
     pub use std::time::Duration;
@@ -50,28 +69,37 @@ pub mod bindings {
     });
 }
 
-/// The plumbing `main!` expands to.
+/// The plumbing `main!` expands to: the component's one node lives in this slot.
 #[doc(hidden)]
 pub mod __rt {
+    use crate::runtime::Runtime;
+    use std::cell::OnceCell;
+
+    thread_local! {
+        static NODE: OnceCell<Runtime> = const { OnceCell::new() };
+    }
+
     /// The export `on-message`: builds the node on first use, then dispatches.
-    pub fn on_message<S: 'static>(
+    pub fn on_message<N: Into<crate::AnyNode>>(
         src: String,
         body: String,
-        build: impl FnOnce() -> crate::Node<S>,
+        build: impl FnOnce() -> N,
     ) {
-        if !crate::runtime::installed() {
-            build().install();
-        }
-        crate::runtime::on_message(src, &body);
+        NODE.with(|n| n.get_or_init(|| build().into().0).on_message(src, &body));
     }
-    /// The export `on-timer`.
+
+    /// The export `on-timer` (a timer exists only once the node does).
     pub fn on_timer(id: u64) {
-        crate::runtime::on_timer(id);
+        NODE.with(|n| {
+            if let Some(rt) = n.get() {
+                rt.on_timer(id);
+            }
+        });
     }
 }
 
-/// Declares the component's node: `glomers::main!(|| Node::new(state).on(...))`.
-/// The closure runs once, before the first message.
+/// Declares the component's node: `glomers::main!(node)` with `fn node() -> Node<S>`
+/// (or anything `Into<AnyNode>`). It is built once, before the first message.
 #[macro_export]
 macro_rules! main {
     ($build:expr) => {
@@ -88,11 +116,8 @@ macro_rules! main {
     };
 }
 
-/// A random u64 from the host (WASI random: seeded by the harness, real under `host run`).
+/// A random u64: WASI random on wasm (seeded by the harness, real under `host run`);
+/// natively, the next number of the running `NativeNode`'s seeded generator.
 pub fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    // std seeds RandomState from WASI's random source; each new one differs.
-    std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish()
+    sys::random_u64()
 }

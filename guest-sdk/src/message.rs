@@ -49,6 +49,43 @@ impl Incoming<'_> {
     }
 }
 
+/// The `type` tags of `T` when it is an enum tagged by `type` (`#[serde(tag = "type")]`),
+/// read off its `Deserialize` impl rather than out of an error's text: `T` is decoded
+/// from `{"type": <a tag no enum has>}` through a deserializer whose error type records
+/// the call serde makes for an unknown variant, which lists the known ones. `None`
+/// when `T` is anything else (a struct, `Value`, an enum with a `#[serde(other)]`
+/// catch-all), which then takes every type.
+pub(crate) fn variants<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    use serde::de::value::MapDeserializer;
+
+    #[derive(Debug)]
+    enum Probe {
+        Variants(&'static [&'static str]),
+        Other,
+    }
+    impl std::fmt::Display for Probe {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{self:?}")
+        }
+    }
+    impl std::error::Error for Probe {}
+    impl serde::de::Error for Probe {
+        fn custom<M: std::fmt::Display>(_: M) -> Self {
+            Probe::Other
+        }
+        fn unknown_variant(_: &str, expected: &'static [&'static str]) -> Self {
+            Probe::Variants(expected)
+        }
+    }
+
+    let probe = [("type", "\u{0}glomers: no such type")];
+    let de = MapDeserializer::<_, Probe>::new(probe.into_iter());
+    match T::deserialize(de) {
+        Err(Probe::Variants(v)) => Some(v),
+        _ => None,
+    }
+}
+
 /// The fields every message may carry that the SDK itself looks at.
 #[derive(serde::Deserialize)]
 pub(crate) struct Head<'a> {
@@ -135,7 +172,7 @@ fn push_decimal(out: &mut String, mut n: u64) {
 
 #[cfg(test)]
 mod tests {
-    use super::encode;
+    use super::{encode, variants};
     use serde_json::{json, Value};
 
     fn parsed(s: &str) -> Value {
@@ -169,5 +206,40 @@ mod tests {
     fn a_body_that_is_not_an_object_is_refused() {
         assert_eq!(encode(json!([1]), "msg_id", Some(1)).unwrap_err().code, 13);
         assert_eq!(encode("text", "msg_id", None).unwrap_err().code, 13);
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    #[allow(dead_code)]
+    enum Family {
+        Ping {
+            n: u32,
+        },
+        Stop,
+        #[serde(rename = "go_on")]
+        Continue,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(tag = "type")]
+    #[allow(dead_code)]
+    enum Open {
+        A,
+        #[serde(other)]
+        Anything,
+    }
+
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Plain {
+        n: u32,
+    }
+
+    #[test]
+    fn the_variants_of_a_tagged_enum_are_read_off_its_type() {
+        assert_eq!(variants::<Family>(), Some(&["ping", "stop", "go_on"][..]));
+        assert_eq!(variants::<Open>(), None);
+        assert_eq!(variants::<Plain>(), None);
+        assert_eq!(variants::<Value>(), None);
     }
 }

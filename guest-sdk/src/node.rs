@@ -1,11 +1,11 @@
 //! `Node`: a node's state plus its handlers, and `Ctx`: what a handler can do
 //! (reply, send, rpc, timers, tasks). The shape follows Maelstrom's Go library:
 //! `Handle` becomes `on`, `Reply` is `ctx.reply`, `RPC` is `ctx.rpc`, `SyncRPC` is
-//! `ctx.call(..).await`.
+//! `ctx.call(..).await`, and `on_async` is a handler whose `Ok` is the reply.
 
 use crate::error::{Error, Result};
-use crate::message::{encode, Incoming, Request, Response};
-use crate::runtime::{self, Dispatch};
+use crate::message::{encode, variants, Incoming, Request, Response};
+use crate::runtime::{App, Rt, Runtime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -22,10 +22,15 @@ type Hook<S> = Box<dyn FnMut(&mut S, &Ctx<S>)>;
 
 /// A node under construction: its state and what it does with each message type.
 ///
-/// ```ignore
-/// glomers::main!(|| Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
-///     ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body["echo"]}))
-/// }));
+/// ```
+/// use glomers::prelude::*;
+///
+/// fn node() -> Node<()> {
+///     Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
+///         ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body["echo"]}))
+///     })
+/// }
+/// glomers::main!(node);
 /// ```
 pub struct Node<S: 'static> {
     state: S,
@@ -59,23 +64,70 @@ impl<S: 'static> Node<S> {
         self
     }
 
+    /// Handles messages of type `kind` with an async function whose `Ok` value (any
+    /// `Serialize` body carrying its `type`) is the reply and whose `Err` is the error
+    /// reply. It gets the state first, for whatever must happen at once, and an owned
+    /// `Ctx` to move into the future; between `.await`s the future reaches the state
+    /// with `ctx.state()`.
+    ///
+    /// ```
+    /// use glomers::prelude::*;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Read { key: String }
+    ///
+    /// #[derive(Serialize)]
+    /// #[serde(tag = "type", rename = "read_ok")]
+    /// struct ReadOk { value: i64 }
+    ///
+    /// fn node() -> Node<()> {
+    ///     Node::new(()).on_async("read", |_, ctx, req: Request<Read>| async move {
+    ///         let value = Kv::lin(&ctx).read(&req.body.key).await?;
+    ///         Ok(ReadOk { value })
+    ///     })
+    /// }
+    /// # let _ = node;
+    /// ```
+    pub fn on_async<T, R, F, Fut>(self, kind: &str, mut f: F) -> Self
+    where
+        T: DeserializeOwned,
+        R: Serialize,
+        F: FnMut(&mut S, Ctx<S>, Request<T>) -> Fut + 'static,
+        Fut: Future<Output = Result<R>> + 'static,
+    {
+        self.on(kind, move |s, ctx, req: Request<T>| {
+            let (src, msg_id) = (req.src.clone(), req.msg_id);
+            let fut = f(s, ctx.clone(), req);
+            let c = ctx.clone();
+            ctx.spawn(async move {
+                let answer = fut.await;
+                c.answer(&src, msg_id, answer);
+            });
+            Ok(())
+        })
+    }
+
     /// Handles every message type no `on` claimed, decoded into `T`: typically an
     /// enum tagged by `type` covering a whole message family. A type that is not one
-    /// of its variants gets error 10 (not-supported).
+    /// of its variants gets error 10 (not-supported), a body of a known type that does
+    /// not decode error 12 (malformed-request).
     pub fn on_any<T, F>(mut self, mut f: F) -> Self
     where
         T: DeserializeOwned,
         F: FnMut(&mut S, &Ctx<S>, Request<T>) -> Result + 'static,
     {
+        // The variants are read off `T` once, structurally (see `variants`).
+        let known = variants::<T>();
         self.fallback = Some(Box::new(move |s, ctx, msg| {
-            let kind = msg.kind.to_string();
-            match msg.decode() {
-                Ok(req) => f(s, ctx, req),
-                Err(e) if e.to_string().contains("unknown variant") => Err(Error::not_supported(
-                    format!("unsupported message type {kind:?}"),
-                )),
-                Err(e) => Err(e.into()),
+            if let Some(known) = known {
+                if !known.contains(&msg.kind) {
+                    return Err(Error::not_supported(format!(
+                        "unsupported message type {:?}",
+                        msg.kind
+                    )));
+                }
             }
+            f(s, ctx, msg.decode()?)
         }));
         self
     }
@@ -96,29 +148,48 @@ impl<S: 'static> Node<S> {
         })
     }
 
-    /// Makes this the node that answers messages. `main!` calls it for you.
-    #[doc(hidden)]
-    pub fn install(self) {
+    fn into_runtime(self) -> Runtime {
         let inner = Rc::new(Inner {
+            rt: Rt::default(),
             state: RefCell::new(self.state),
             handlers: RefCell::new(self.handlers),
             fallback: RefCell::new(self.fallback),
             on_init: RefCell::new(self.on_init),
         });
-        runtime::install(Rc::new(Installed(inner)));
+        Runtime::new(Box::new(Installed(inner)))
     }
 }
 
+/// A built node of any state type: what `main!`, `NativeNode` and `TestNode` take, so
+/// a node whose design is chosen at start (by an argument) can return one of several
+/// `Node<S>` types: `if flag { a::node().into() } else { b::node().into() }`.
+pub struct AnyNode(pub(crate) Runtime);
+
+impl<S: 'static> From<Node<S>> for AnyNode {
+    fn from(n: Node<S>) -> Self {
+        AnyNode(n.into_runtime())
+    }
+}
+
+/// A built node: its machinery beside its state and handlers, in one allocation that
+/// every `Ctx` shares, so a handler reaches its node's runtime without any global.
 struct Inner<S> {
+    rt: Rt,
     state: RefCell<S>,
     handlers: RefCell<HashMap<String, Handler<S>>>,
     fallback: RefCell<Option<Handler<S>>>,
     on_init: RefCell<Vec<Hook<S>>>,
 }
 
+/// The node as the runtime sees it: a trait object, so the runtime is not generic over
+/// the state type (one copy of its code in every component).
 struct Installed<S>(Rc<Inner<S>>);
 
-impl<S: 'static> Dispatch for Installed<S> {
+impl<S: 'static> App for Installed<S> {
+    fn rt(&self) -> &Rt {
+        &self.0.rt
+    }
+
     fn dispatch(&self, msg: Incoming<'_>) {
         let ctx = Ctx {
             inner: self.0.clone(),
@@ -141,7 +212,7 @@ impl<S: 'static> Dispatch for Installed<S> {
         };
         if let Err(e) = result {
             match msg_id {
-                Some(id) => runtime::send_value(&src, &error_body(&e, id)),
+                Some(id) => self.0.rt.send_value(&src, &error_body(&e, id)),
                 None => eprintln!("glomers: {kind} from {src} failed: {e}"),
             }
         }
@@ -186,12 +257,12 @@ pub struct TimerId(u64);
 impl<S: 'static> Ctx<S> {
     /// This node's id, e.g. "n1".
     pub fn id(&self) -> String {
-        runtime::node_id()
+        self.rt().node_id()
     }
 
     /// Every node's id, this one included, in the order `init` gave them.
     pub fn node_ids(&self) -> Vec<String> {
-        runtime::node_ids()
+        self.rt().node_ids()
     }
 
     /// The other nodes' ids.
@@ -200,22 +271,44 @@ impl<S: 'static> Ctx<S> {
         self.node_ids().into_iter().filter(|n| *n != me).collect()
     }
 
-    /// Replies to `req` with `body` (which carries its own `type`); sets `in_reply_to`.
+    fn rt(&self) -> &Rt {
+        &self.inner.rt
+    }
+
+    /// Replies to `req` with `body`, which carries its own `type`: `json!`, or any
+    /// `Serialize` type, e.g. a struct with `#[serde(tag = "type", rename = "echo_ok")]`
+    /// or an enum with `#[serde(tag = "type")]`. Sets `in_reply_to`.
     pub fn reply<T>(&self, req: &Request<T>, body: impl Serialize) -> Result {
-        runtime::send_text(&req.src, &encode(body, "in_reply_to", req.msg_id)?);
+        self.rt()
+            .send_text(&req.src, &encode(body, "in_reply_to", req.msg_id)?);
         Ok(())
     }
 
     /// Replies to `req` with an error.
     pub fn reply_error<T>(&self, req: &Request<T>, e: &Error) {
         if let Some(id) = req.msg_id {
-            runtime::send_value(&req.src, &error_body(e, id));
+            self.rt().send_value(&req.src, &error_body(e, id));
+        }
+    }
+
+    /// Answers a request with a handler's outcome: `Ok` is the reply, `Err` the error.
+    fn answer(&self, src: &str, msg_id: Option<u64>, outcome: Result<impl Serialize>) {
+        let sent = outcome.and_then(|body| {
+            self.rt()
+                .send_text(src, &encode(body, "in_reply_to", msg_id)?);
+            Ok(())
+        });
+        if let Err(e) = sent {
+            match msg_id {
+                Some(id) => self.rt().send_value(src, &error_body(&e, id)),
+                None => eprintln!("glomers: a request from {src} failed: {e}"),
+            }
         }
     }
 
     /// Sends a message that expects no reply.
     pub fn send(&self, dest: &str, body: impl Serialize) -> Result {
-        runtime::send_text(dest, &encode(body, "msg_id", None)?);
+        self.rt().send_text(dest, &encode(body, "msg_id", None)?);
         Ok(())
     }
 
@@ -228,10 +321,10 @@ impl<S: 'static> Ctx<S> {
         timeout: Duration,
         cb: impl FnOnce(&mut S, &Ctx<S>, Result<Response>) + 'static,
     ) -> Result {
-        let msg_id = runtime::next_msg_id();
+        let msg_id = self.rt().next_msg_id();
         let body = encode(body, "msg_id", Some(msg_id))?;
         let ctx = self.clone();
-        runtime::rpc(
+        self.rt().rpc(
             dest,
             msg_id,
             &body,
@@ -252,11 +345,11 @@ impl<S: 'static> Ctx<S> {
         timeout: Duration,
     ) -> impl Future<Output = Result<Response>> + 'static {
         let slot = Slot::new();
-        let msg_id = runtime::next_msg_id();
+        let msg_id = self.rt().next_msg_id();
         match encode(body, "msg_id", Some(msg_id)) {
             Ok(body) => {
                 let s = slot.clone();
-                runtime::rpc(
+                self.rt().rpc(
                     dest,
                     msg_id,
                     &body,
@@ -273,9 +366,9 @@ impl<S: 'static> Ctx<S> {
     pub fn after(&self, delay: Duration, f: impl FnOnce(&mut S, &Ctx<S>) + 'static) -> TimerId {
         let ctx = self.clone();
         let mut f = Some(f);
-        TimerId(runtime::set_timer(
+        TimerId(self.rt().set_timer(
             millis(delay),
-            Box::new(move || {
+            Box::new(move |_| {
                 if let Some(f) = f.take() {
                     f(&mut ctx.inner.state.borrow_mut(), &ctx)
                 }
@@ -286,29 +379,30 @@ impl<S: 'static> Ctx<S> {
     /// Calls `f` every `period` until cancelled.
     pub fn every(&self, period: Duration, mut f: impl FnMut(&mut S, &Ctx<S>) + 'static) -> TimerId {
         let ctx = self.clone();
-        TimerId(runtime::set_periodic(
+        TimerId(self.rt().set_periodic(
             millis(period).max(1),
-            Box::new(move || f(&mut ctx.inner.state.borrow_mut(), &ctx)),
+            Box::new(move |_| f(&mut ctx.inner.state.borrow_mut(), &ctx)),
         ))
     }
 
     /// Cancels a timer from `after` or `every`.
     pub fn cancel(&self, timer: TimerId) {
-        runtime::cancel_timer(timer.0);
+        self.rt().cancel_timer(timer.0);
     }
 
     /// A future that completes after `delay`.
     pub fn sleep(&self, delay: Duration) -> impl Future<Output = ()> + 'static {
         let slot: Slot<()> = Slot::new();
         let s = slot.clone();
-        runtime::set_timer(millis(delay), Box::new(move || s.fill(())));
+        self.rt()
+            .set_timer(millis(delay), Box::new(move |_| s.fill(())));
         slot
     }
 
     /// Runs a future to completion in the background (after the current handler
     /// returns). Use `ctx.state()` inside it, never across an `.await`.
     pub fn spawn(&self, fut: impl Future<Output = ()> + 'static) {
-        runtime::spawn(fut);
+        self.rt().spawn(fut);
     }
 
     /// The node's state, for tasks and callbacks that were not handed `&mut S`.

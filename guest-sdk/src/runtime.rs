@@ -1,24 +1,31 @@
-//! The node's machinery behind the export calls: ids, pending RPCs, timers and the
-//! async tasks. It lives in thread-locals because the component model gives a guest
-//! free functions, and no user code ever runs while one of them is borrowed.
+//! A node's machinery behind the export calls: its ids, pending RPCs, timers and
+//! async tasks, held in one value per node (`Rt`), so a test or a simulation can hold
+//! many nodes on one thread, each with its own. `Runtime` is that value together with
+//! the user's node; on wasm the component's single instance keeps one in a slot (the
+//! component model hands a guest free functions), natively `NativeNode` owns one.
+//!
+//! User code runs only while no `RefCell` here is borrowed: callbacks and tasks are
+//! taken out before they run and put back after, so they may call back in freely.
 
 use crate::error::Error;
 use crate::message::{Head, Incoming, Response};
-use crate::sys;
+use crate::sys::Host;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Wake, Waker};
 
 pub(crate) type RpcCallback = Box<dyn FnOnce(Result<Response, Error>)>;
-pub(crate) type TimerCallback = Box<dyn FnMut()>;
+pub(crate) type TimerCallback = Box<dyn FnMut(&Rt)>;
 type Task = Pin<Box<dyn Future<Output = ()>>>;
 
-/// What the SDK calls into for the user's node (built on the first message).
-pub(crate) trait Dispatch {
+/// What the runtime calls into for the user's node.
+pub(crate) trait App {
+    /// The node's machinery.
+    fn rt(&self) -> &Rt;
     /// Handles a request that is not a reply and not `init`.
     fn dispatch(&self, msg: Incoming<'_>);
     /// Runs after `init` has been answered.
@@ -37,151 +44,269 @@ struct Core {
     timers: HashMap<u64, (Option<u64>, TimerCallback)>,
     /// The timer whose callback is running, and whether that callback cancelled it.
     firing: Option<(u64, bool)>,
-    tasks: HashMap<u64, Task>,
+    /// id -> (task, its waker, made once)
+    tasks: HashMap<u64, (Task, Waker)>,
     next_task_id: u64,
 }
 
-thread_local! {
-    static CORE: RefCell<Core> = RefCell::new(Core::default());
-    static READY: RefCell<VecDeque<u64>> = const { RefCell::new(VecDeque::new()) };
-    static NODE: RefCell<Option<Rc<dyn Dispatch>>> = const { RefCell::new(None) };
+/// Task ids woken and waiting to be polled. Behind `Arc<Mutex>` only because a
+/// `Waker` must be `Send + Sync`; a node is single-threaded, so the lock is never
+/// contended.
+#[derive(Default)]
+struct Ready(Mutex<VecDeque<u64>>);
+
+impl Ready {
+    fn push(&self, id: u64) {
+        if let Ok(mut q) = self.0.lock() {
+            q.push_back(id);
+        }
+    }
+    fn pop(&self) -> Option<u64> {
+        self.0.lock().ok()?.pop_front()
+    }
 }
 
-fn with_core<R>(f: impl FnOnce(&mut Core) -> R) -> R {
-    CORE.with(|c| f(&mut c.borrow_mut()))
+/// Waking a task queues its id, to be polled before the current call returns.
+struct TaskWaker {
+    id: u64,
+    ready: Arc<Ready>,
 }
 
-pub(crate) fn node_id() -> String {
-    with_core(|c| c.node_id.clone())
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.ready.push(self.id);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.ready.push(self.id);
+    }
 }
 
-pub(crate) fn node_ids() -> Vec<String> {
-    with_core(|c| c.node_ids.clone())
+/// One node's machinery.
+#[derive(Default)]
+pub(crate) struct Rt {
+    core: RefCell<Core>,
+    ready: Arc<Ready>,
+    pub(crate) host: Host,
 }
 
-pub(crate) fn send_value(dest: &str, body: &Value) {
-    // Straight into a byte buffer: `Display` goes through the formatting machinery,
-    // which cost a tenth of echo's time under `host run`. A Value always serialises.
-    sys::send(dest, &serde_json::to_string(body).unwrap_or_default());
-}
+impl Rt {
+    pub(crate) fn node_id(&self) -> String {
+        self.core.borrow().node_id.clone()
+    }
 
-pub(crate) fn send_text(dest: &str, body: &str) {
-    sys::send(dest, body);
-}
+    pub(crate) fn node_ids(&self) -> Vec<String> {
+        self.core.borrow().node_ids.clone()
+    }
 
-pub(crate) fn next_msg_id() -> u64 {
-    with_core(|c| {
+    pub(crate) fn send_value(&self, dest: &str, body: &Value) {
+        // Straight into a byte buffer: `Display` goes through the formatting machinery,
+        // which cost a tenth of echo's time under `host run`. A Value always serialises.
+        self.host
+            .send(dest, &serde_json::to_string(body).unwrap_or_default());
+    }
+
+    pub(crate) fn send_text(&self, dest: &str, body: &str) {
+        self.host.send(dest, body);
+    }
+
+    pub(crate) fn next_msg_id(&self) -> u64 {
+        let mut c = self.core.borrow_mut();
         c.next_msg_id += 1;
         c.next_msg_id
-    })
-}
+    }
 
-/// Sends `body`, which carries `msg_id` (from `next_msg_id`); `cb` gets the reply, or
-/// a timeout error after `timeout_ms`.
-pub(crate) fn rpc(dest: &str, msg_id: u64, body: &str, timeout_ms: u64, cb: RpcCallback) {
-    let dest_owned = dest.to_string();
-    let timer = set_timer(
-        timeout_ms,
-        Box::new(move || {
-            if let Some((cb, _)) = with_core(|c| c.pending.remove(&msg_id)) {
-                cb(Err(Error::timeout(format!(
-                    "no reply from {dest_owned} within {timeout_ms} ms"
-                ))));
+    /// Sends `body`, which carries `msg_id` (from `next_msg_id`); `cb` gets the reply,
+    /// or a timeout error after `timeout_ms`.
+    pub(crate) fn rpc(
+        &self,
+        dest: &str,
+        msg_id: u64,
+        body: &str,
+        timeout_ms: u64,
+        cb: RpcCallback,
+    ) {
+        let dest_owned = dest.to_string();
+        let timer = self.set_timer(
+            timeout_ms,
+            Box::new(move |rt: &Rt| {
+                let entry = rt.core.borrow_mut().pending.remove(&msg_id);
+                if let Some((cb, _)) = entry {
+                    cb(Err(Error::timeout(format!(
+                        "no reply from {dest_owned} within {timeout_ms} ms"
+                    ))));
+                }
+            }),
+        );
+        self.core.borrow_mut().pending.insert(msg_id, (cb, timer));
+        self.send_text(dest, body);
+    }
+
+    /// Arms a one-shot timer.
+    pub(crate) fn set_timer(&self, delay_ms: u64, cb: TimerCallback) -> u64 {
+        self.arm(delay_ms, None, cb)
+    }
+
+    /// Arms a timer that fires every `period_ms` until cancelled.
+    pub(crate) fn set_periodic(&self, period_ms: u64, cb: TimerCallback) -> u64 {
+        self.arm(period_ms, Some(period_ms), cb)
+    }
+
+    fn arm(&self, delay_ms: u64, period: Option<u64>, cb: TimerCallback) -> u64 {
+        let id = {
+            let mut c = self.core.borrow_mut();
+            c.next_timer_id += 1;
+            let id = c.next_timer_id;
+            c.timers.insert(id, (period, cb));
+            id
+        };
+        self.host.set_timer(id, delay_ms);
+        id
+    }
+
+    pub(crate) fn cancel_timer(&self, id: u64) {
+        let removed = {
+            let mut c = self.core.borrow_mut();
+            match c.firing {
+                Some((f, ref mut cancelled)) if f == id => {
+                    *cancelled = true;
+                    Some(None)
+                }
+                _ => c.timers.remove(&id).map(Some),
             }
-        }),
-    );
-    with_core(|c| c.pending.insert(msg_id, (cb, timer)));
-    send_text(dest, body);
-}
-
-/// Arms a one-shot timer.
-pub(crate) fn set_timer(delay_ms: u64, cb: TimerCallback) -> u64 {
-    arm(delay_ms, None, cb)
-}
-
-/// Arms a timer that fires every `period_ms` until cancelled.
-pub(crate) fn set_periodic(period_ms: u64, cb: TimerCallback) -> u64 {
-    arm(period_ms, Some(period_ms), cb)
-}
-
-fn arm(delay_ms: u64, period: Option<u64>, cb: TimerCallback) -> u64 {
-    let id = with_core(|c| {
-        c.next_timer_id += 1;
-        c.timers.insert(c.next_timer_id, (period, cb));
-        c.next_timer_id
-    });
-    sys::set_timer(id, delay_ms);
-    id
-}
-
-pub(crate) fn cancel_timer(id: u64) {
-    let known = with_core(|c| match c.firing {
-        Some((f, ref mut cancelled)) if f == id => {
-            *cancelled = true;
-            true
+        };
+        // The callback is dropped here, with nothing borrowed.
+        if removed.is_some() {
+            self.host.cancel_timer(id);
         }
-        _ => c.timers.remove(&id).is_some(),
-    });
-    if known {
-        sys::cancel_timer(id);
     }
-}
 
-pub(crate) fn spawn(fut: impl Future<Output = ()> + 'static) {
-    let id = with_core(|c| {
-        c.next_task_id += 1;
-        c.tasks.insert(c.next_task_id, Box::pin(fut));
-        c.next_task_id
-    });
-    READY.with(|r| r.borrow_mut().push_back(id));
-}
-
-/// Installs the user's node; called once, before the first message.
-pub(crate) fn install(node: Rc<dyn Dispatch>) {
-    NODE.with(|n| *n.borrow_mut() = Some(node));
-}
-
-pub(crate) fn installed() -> bool {
-    NODE.with(|n| n.borrow().is_some())
-}
-
-fn node() -> Option<Rc<dyn Dispatch>> {
-    NODE.with(|n| n.borrow().clone())
-}
-
-/// The export `on-message`.
-pub(crate) fn on_message(src: String, text: &str) {
-    let head: Head = match serde_json::from_str(text) {
-        Ok(h) if text.trim_start().starts_with('{') => h,
-        _ => {
-            eprintln!("glomers: dropping a message from {src} whose body is not a JSON object with a numeric msg_id: {text}");
-            return;
-        }
-    };
-    let kind = head.kind.as_deref().unwrap_or("");
-    if let Some(re) = head.in_reply_to {
-        // A reply that arrives after its timeout has nobody waiting, and is dropped.
-        if let Some((cb, timer)) = with_core(|c| c.pending.remove(&re)) {
-            cancel_timer(timer);
-            cb(response(src, text));
-        }
-    } else if kind == "init" {
-        init(src, head.msg_id, text);
-    } else if let Some(node) = node() {
-        node.dispatch(Incoming {
-            src,
-            msg_id: head.msg_id,
-            kind,
-            text,
-        });
+    pub(crate) fn spawn(&self, fut: impl Future<Output = ()> + 'static) {
+        let id = {
+            let mut c = self.core.borrow_mut();
+            c.next_task_id += 1;
+            let id = c.next_task_id;
+            let waker = Waker::from(Arc::new(TaskWaker {
+                id,
+                ready: self.ready.clone(),
+            }));
+            c.tasks.insert(id, (Box::pin(fut), waker));
+            id
+        };
+        self.ready.push(id);
     }
-    run_tasks();
+
+    /// A message arrived.
+    fn on_message(&self, app: &dyn App, src: String, text: &str) {
+        let head: Head = match serde_json::from_str(text) {
+            Ok(h) if text.trim_start().starts_with('{') => h,
+            _ => {
+                eprintln!("glomers: dropping a message from {src} whose body is not a JSON object with a numeric msg_id: {text}");
+                return;
+            }
+        };
+        let kind = head.kind.as_deref().unwrap_or("");
+        if let Some(re) = head.in_reply_to {
+            // A reply that arrives after its timeout has nobody waiting, and is dropped.
+            let entry = self.core.borrow_mut().pending.remove(&re);
+            if let Some((cb, timer)) = entry {
+                self.cancel_timer(timer);
+                cb(response(src, text));
+            }
+        } else if kind == "init" {
+            self.init(app, src, head.msg_id, text);
+        } else {
+            app.dispatch(Incoming {
+                src,
+                msg_id: head.msg_id,
+                kind,
+                text,
+            });
+        }
+        self.run_tasks();
+    }
+
+    fn init(&self, app: &dyn App, src: String, msg_id: Option<u64>, text: &str) {
+        let body: Value = serde_json::from_str(text).unwrap_or_default();
+        let id = body
+            .get("node_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let ids = body
+            .get("node_ids")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        {
+            let mut c = self.core.borrow_mut();
+            c.node_id = id;
+            c.node_ids = ids;
+        }
+        let reply = serde_json::json!({"type": "init_ok", "in_reply_to": msg_id});
+        self.send_value(&src, &reply);
+        app.after_init();
+    }
+
+    /// A timer fired.
+    fn on_timer(&self, id: u64) {
+        let entry = {
+            let mut c = self.core.borrow_mut();
+            let e = c.timers.remove(&id);
+            if e.is_some() {
+                c.firing = Some((id, false));
+            }
+            e
+        };
+        if let Some((period, mut cb)) = entry {
+            cb(self);
+            let cancelled = self.core.borrow_mut().firing.take().is_some_and(|(_, x)| x);
+            if let (Some(p), false) = (period, cancelled) {
+                self.core.borrow_mut().timers.insert(id, (period, cb));
+                self.host.set_timer(id, p);
+            }
+        }
+        self.run_tasks();
+    }
+
+    fn run_tasks(&self) {
+        while let Some(id) = self.ready.pop() {
+            let Some((mut task, waker)) = self.core.borrow_mut().tasks.remove(&id) else {
+                continue;
+            };
+            let mut cx = Context::from_waker(&waker);
+            if task.as_mut().poll(&mut cx).is_pending() {
+                self.core.borrow_mut().tasks.insert(id, (task, waker));
+            }
+        }
+    }
+
+    /// Drops every callback and task: they hold handles on the node, which holds
+    /// this, so without it a dropped node would never be freed.
+    fn clear(&self) {
+        let (pending, timers, tasks) = {
+            let mut c = self.core.borrow_mut();
+            (
+                std::mem::take(&mut c.pending),
+                std::mem::take(&mut c.timers),
+                std::mem::take(&mut c.tasks),
+            )
+        };
+        drop((pending, timers, tasks));
+    }
 }
 
 fn response(src: String, text: &str) -> Result<Response, Error> {
     let body: Value = serde_json::from_str(text)?;
     if body.get("type").and_then(Value::as_str) == Some("error") {
-        let code = body.get("code").and_then(Value::as_u64).unwrap_or(13) as u32;
+        let code = body
+            .get("code")
+            .and_then(Value::as_u64)
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(crate::code::CRASH);
         let text = body
             .get("text")
             .and_then(Value::as_str)
@@ -193,85 +318,32 @@ fn response(src: String, text: &str) -> Result<Response, Error> {
     }
 }
 
-fn init(src: String, msg_id: Option<u64>, text: &str) {
-    let body: Value = serde_json::from_str(text).unwrap_or_default();
-    let id = body
-        .get("node_id")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let ids = body
-        .get("node_ids")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    with_core(|c| {
-        c.node_id = id;
-        c.node_ids = ids;
-    });
-    let reply = serde_json::json!({"type": "init_ok", "in_reply_to": msg_id});
-    send_value(&src, &reply);
-    if let Some(node) = node() {
-        node.after_init();
+/// A built node and its machinery: what the export calls (or `NativeNode`) drive.
+pub(crate) struct Runtime {
+    app: Box<dyn App>,
+}
+
+impl Runtime {
+    pub(crate) fn new(app: Box<dyn App>) -> Self {
+        Runtime { app }
+    }
+
+    pub(crate) fn on_message(&self, src: String, text: &str) {
+        self.app.rt().on_message(&*self.app, src, text);
+    }
+
+    pub(crate) fn on_timer(&self, id: u64) {
+        self.app.rt().on_timer(id);
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn host(&self) -> &Host {
+        &self.app.rt().host
     }
 }
 
-/// The export `on-timer`.
-pub(crate) fn on_timer(id: u64) {
-    let entry = with_core(|c| {
-        let e = c.timers.remove(&id);
-        if e.is_some() {
-            c.firing = Some((id, false));
-        }
-        e
-    });
-    if let Some((period, mut cb)) = entry {
-        cb();
-        let cancelled = with_core(|c| c.firing.take().is_some_and(|(_, x)| x));
-        if let (Some(p), false) = (period, cancelled) {
-            with_core(|c| c.timers.insert(id, (period, cb)));
-            sys::set_timer(id, p);
-        }
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.app.rt().clear();
     }
-    run_tasks();
-}
-
-fn run_tasks() {
-    while let Some(id) = READY.with(|r| r.borrow_mut().pop_front()) {
-        let Some(mut task) = with_core(|c| c.tasks.remove(&id)) else {
-            continue;
-        };
-        let waker = task_waker(id);
-        let mut cx = Context::from_waker(&waker);
-        if task.as_mut().poll(&mut cx).is_pending() {
-            with_core(|c| c.tasks.insert(id, task));
-        }
-    }
-}
-
-// A waker is a task id: waking queues the task to be polled before the export call returns.
-fn task_waker(id: u64) -> Waker {
-    fn clone(p: *const ()) -> RawWaker {
-        RawWaker::new(p, &VTABLE)
-    }
-    fn wake(p: *const ()) {
-        READY.with(|r| r.borrow_mut().push_back(p as u64));
-    }
-    fn drop(_: *const ()) {}
-    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
-    // SAFETY: the data is a plain integer, never dereferenced; the guest is single-threaded.
-    unsafe { Waker::from_raw(RawWaker::new(id as *const (), &VTABLE)) }
-}
-
-/// Forgets everything (native tests start each node afresh).
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn reset() {
-    CORE.with(|c| *c.borrow_mut() = Core::default());
-    READY.with(|r| r.borrow_mut().clear());
-    NODE.with(|n| *n.borrow_mut() = None);
-    let _ = sys::take();
 }

@@ -1,16 +1,27 @@
-//! Native unit tests for nodes: feed a node messages and timer firings, and look at
-//! what it sent. No wasm, no host: `cargo test` in the challenge's crate.
+//! Native unit tests for one node: feed it messages and timer firings, and look at
+//! what it sent. A `NativeNode` with a virtual clock for its timers; no wasm, no
+//! host: `cargo test` in the challenge's crate.
 //!
-//! ```ignore
+//! ```
+//! use glomers::prelude::*;
+//! use glomers::testing::TestNode;
+//!
+//! fn node() -> Node<()> {
+//!     Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
+//!         ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body["echo"]}))
+//!     })
+//! }
+//!
 //! let mut t = TestNode::start(node, "n1", &["n1", "n2"]);
 //! let out = t.deliver("c1", json!({"type": "echo", "echo": 7, "msg_id": 1}));
 //! assert_eq!(out[0].body["echo"], 7);
 //! ```
 
-use crate::sys::{self, Effect};
-use crate::Node;
+use crate::native::{Effect, NativeNode};
+use crate::node::AnyNode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One message the node sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,30 +32,53 @@ pub struct Sent {
 
 /// A node running natively on this thread, with a virtual clock for its timers.
 pub struct TestNode {
+    node: NativeNode,
     now_ms: u64,
     /// timer id -> deadline
     timers: BTreeMap<u64, u64>,
+    effects: Vec<Effect>,
 }
 
+/// Each `start` gets its own seed, so a node started twice (a restart) draws
+/// different random numbers, as it would under the host.
+static SEEDS: AtomicU64 = AtomicU64::new(1);
+
 impl TestNode {
-    /// Builds the node and answers its `init` (the init_ok is not returned).
-    pub fn start<S: 'static>(build: impl FnOnce() -> Node<S>, id: &str, ids: &[&str]) -> Self {
-        crate::runtime::reset();
-        build().install();
-        let mut t = TestNode {
+    /// Builds the node (no arguments) and answers its `init` (the init_ok is not
+    /// returned).
+    pub fn start<N: Into<AnyNode>>(build: impl FnOnce() -> N, id: &str, ids: &[&str]) -> Self {
+        let seed = SEEDS.fetch_add(1, Ordering::Relaxed);
+        Self::with_args(build, &[], seed).init(id, ids)
+    }
+
+    /// Builds the node with these guest arguments and random seed; it is not
+    /// initialised yet (see `init`).
+    pub fn with_args<N: Into<AnyNode>>(
+        build: impl FnOnce() -> N,
+        args: &[&str],
+        seed: u64,
+    ) -> Self {
+        TestNode {
+            node: NativeNode::new(build, args, seed),
             now_ms: 0,
             timers: BTreeMap::new(),
-        };
-        t.deliver(
+            effects: Vec::new(),
+        }
+    }
+
+    /// Answers the node's `init` (the init_ok is not returned).
+    pub fn init(mut self, id: &str, ids: &[&str]) -> Self {
+        self.deliver(
             "c0",
             json!({"type": "init", "msg_id": 0, "node_id": id, "node_ids": ids}),
         );
-        t
+        self
     }
 
     /// Delivers a message and returns what the node sent in response.
     pub fn deliver(&mut self, src: &str, body: Value) -> Vec<Sent> {
-        crate::runtime::on_message(src.to_string(), &body.to_string());
+        self.node
+            .on_message(src, &body.to_string(), &mut self.effects);
         self.collect()
     }
 
@@ -62,7 +96,7 @@ impl TestNode {
             let Some((id, at)) = next else { break };
             self.timers.remove(&id);
             self.now_ms = at;
-            crate::runtime::on_timer(id);
+            self.node.on_timer(id, &mut self.effects);
             out.extend(self.collect());
         }
         self.now_ms = until;
@@ -71,7 +105,7 @@ impl TestNode {
 
     fn collect(&mut self) -> Vec<Sent> {
         let mut sent = Vec::new();
-        for e in sys::take() {
+        for e in self.effects.drain(..) {
             match e {
                 Effect::Send { dest, body } => sent.push(Sent {
                     dest,

@@ -24,29 +24,29 @@ fn node() -> Node<State> {
             )?;
             ctx.reply(&req, json!({"type": "ask_ok"}))
         })
-        .on("ask_async", |_, ctx, req: Request<Value>| {
-            let c = ctx.clone();
-            ctx.spawn(async move {
-                let r = c
-                    .call(
-                        "n2",
-                        json!({"type": "question"}),
-                        Duration::from_millis(300),
-                    )
-                    .await;
-                let _ = c.reply(&req, json!({"type": "ask_async_ok", "ok": r.is_ok()}));
-            });
-            Ok(())
+        .on_async("ask_async", |_, ctx, _: Request<Value>| async move {
+            let r = ctx
+                .call(
+                    "n2",
+                    json!({"type": "question"}),
+                    Duration::from_millis(300),
+                )
+                .await;
+            Ok(json!({"type": "ask_async_ok", "ok": r.is_ok()}))
         })
-        .on("kv_incr", |_, ctx, req: Request<Value>| {
-            let c = ctx.clone();
-            ctx.spawn(async move {
-                let kv = Kv::seq(&c);
-                let v: i64 = kv.read_or("k", 0).await.unwrap_or(-1);
-                let ok = kv.cas("k", v, v + 1, true).await.is_ok();
-                let _ = c.reply(&req, json!({"type": "kv_incr_ok", "read": v, "ok": ok}));
-            });
-            Ok(())
+        .on_async("kv_incr", |_, ctx, _: Request<Value>| async move {
+            let kv = Kv::seq(&ctx);
+            let v: i64 = kv.read_or("k", 0).await.unwrap_or(-1);
+            let ok = kv.cas("k", v, v + 1, true).await.is_ok();
+            Ok(json!({"type": "kv_incr_ok", "read": v, "ok": ok}))
+        })
+        .on_async("relay", |_, ctx, req: Request<Value>| async move {
+            // The reply is the answer's `n`; an error reply from n2 is this one's.
+            let r = ctx
+                .call("n2", json!({"type": "question"}), Duration::from_secs(1))
+                .await?;
+            let n = r.body["n"].as_u64().ok_or_else(|| Error::crash("no n"))?;
+            Ok(Relayed::RelayOk { n, from: req.src })
         })
         .on("ticks", |s, ctx, req: Request<Value>| {
             ctx.reply(
@@ -66,6 +66,13 @@ fn node() -> Node<State> {
 #[derive(Deserialize)]
 struct Typed {
     n: u32,
+}
+
+/// A typed reply: an enum whose variants are tagged by `type`.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Relayed {
+    RelayOk { n: u64, from: String },
 }
 
 fn start() -> TestNode {
@@ -238,5 +245,149 @@ fn a_periodic_timer_can_cancel_itself() {
     assert_eq!(
         t.deliver("c1", json!({"type": "n", "msg_id": 1}))[0].body["n"],
         3
+    );
+}
+
+#[test]
+fn an_async_handlers_ok_is_the_reply_and_its_err_the_error_reply() {
+    let mut t = start();
+    let out = t.deliver("c1", json!({"type": "relay", "msg_id": 5}));
+    let id = out[0].body["msg_id"].as_u64().unwrap();
+    let out = t.deliver("n2", json!({"type": "answer", "n": 8, "in_reply_to": id}));
+    assert_eq!(
+        out[0].body,
+        json!({"type": "relay_ok", "n": 8, "from": "c1", "in_reply_to": 5})
+    );
+    assert_eq!(out[0].dest, "c1");
+
+    let out = t.deliver("c1", json!({"type": "relay", "msg_id": 6}));
+    let id = out[0].body["msg_id"].as_u64().unwrap();
+    let out = t.deliver(
+        "n2",
+        json!({"type": "error", "code": 22, "text": "no", "in_reply_to": id}),
+    );
+    assert_eq!(
+        out[0].body,
+        json!({"type": "error", "code": 22, "text": "no", "in_reply_to": 6})
+    );
+
+    t.deliver("c1", json!({"type": "relay", "msg_id": 7}));
+    let out = t.advance(1000);
+    assert_eq!(
+        (&out[0].body["code"], &out[0].body["in_reply_to"]),
+        (&json!(0), &json!(7))
+    );
+}
+
+fn first_send(out: &[glomers::native::Effect]) -> Option<(String, String)> {
+    out.iter().find_map(|e| match e {
+        glomers::native::Effect::Send { dest, body } => Some((dest.clone(), body.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn many_nodes_live_on_one_thread_each_with_its_own_ids_rpcs_and_timers() {
+    use glomers::native::{Effect, NativeNode};
+    let init = |me: &str| {
+        json!({"type": "init", "msg_id": 1, "node_id": me, "node_ids": ["n1", "n2"]}).to_string()
+    };
+    let mut a = NativeNode::new(node, &[] as &[&str], 1);
+    let mut b = NativeNode::new(node, &[] as &[&str], 2);
+    let mut out = Vec::new();
+    a.on_message("c0", &init("n1"), &mut out);
+    b.on_message("c0", &init("n2"), &mut out);
+    out.clear();
+    // n1 asks n2 (whose "question" handler does not exist: error 10 comes back).
+    a.on_message("c1", r#"{"type":"relay","msg_id":3}"#, &mut out);
+    let Some((dest, body)) = first_send(&out) else {
+        panic!("{out:?}")
+    };
+    assert_eq!(dest, "n2");
+    out.clear();
+    b.on_message("n1", &body, &mut out);
+    let Some((dest, body)) = first_send(&out) else {
+        panic!("{out:?}")
+    };
+    assert_eq!(dest, "n1");
+    assert!(body.contains(r#""code":10"#), "{body}");
+    out.clear();
+    a.on_message("n2", &body, &mut out);
+    let sent = first_send(&out).expect("a reply to c1");
+    assert_eq!(sent.0, "c1");
+    assert!(sent.1.contains(r#""code":10"#), "{out:?}");
+    assert!(
+        out.contains(&Effect::CancelTimer { id: 2 }),
+        "the answered RPC's timeout timer is cancelled: {out:?}"
+    );
+    // Both armed their own periodic timer, with their own ids.
+    let mut timers = Vec::new();
+    NativeNode::new(node, &[] as &[&str], 3).on_message("c0", &init("n1"), &mut timers);
+    assert!(timers.iter().any(|e| matches!(
+        e,
+        Effect::SetTimer {
+            id: 1,
+            delay_ms: 100
+        }
+    )));
+}
+
+/// A node that reports its random numbers and arguments.
+fn reporter() -> Node<Vec<u64>> {
+    let drawn_at_start = vec![glomers::random_u64()];
+    Node::new(drawn_at_start).on("report", |s, ctx, req: Request<Value>| {
+        s.push(glomers::random_u64());
+        ctx.reply(
+            &req,
+            json!({"type": "report_ok", "random": s, "args": glomers::args()}),
+        )
+    })
+}
+
+fn report(seed: u64, args: &[&str]) -> Value {
+    let mut t = TestNode::with_args(reporter, args, seed).init("n1", &["n1"]);
+    t.deliver("c1", json!({"type": "report", "msg_id": 1}))
+        .remove(0)
+        .body
+}
+
+#[test]
+fn random_numbers_come_from_the_nodes_seed_and_arguments_from_the_node() {
+    let a = report(7, &["--x", "1"]);
+    assert_eq!(a, report(7, &["--x", "1"]), "a seed replays exactly");
+    assert_ne!(a["random"], report(8, &[])["random"]);
+    assert_eq!(a["args"], json!(["--x", "1"]));
+    assert_ne!(a["random"][0], a["random"][1]);
+}
+
+#[test]
+fn an_on_any_enum_reads_unknown_types_from_its_variants_not_from_error_text() {
+    // A variant whose body fails with serde's "unknown variant" text inside a known
+    // type must still be malformed (12), not unsupported (10).
+    #[derive(Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        Fast,
+    }
+    #[derive(Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum Cmd {
+        Set { mode: Mode },
+    }
+    let build = || {
+        Node::new(()).on_any(|_, ctx, req: Request<Cmd>| match req.body {
+            Cmd::Set { mode: Mode::Fast } => ctx.reply(&req, json!({"type": "set_ok"})),
+        })
+    };
+    let mut t = TestNode::start(build, "n1", &["n1"]);
+    let code = |t: &mut TestNode, body: Value| t.deliver("c1", body)[0].body["code"].clone();
+    assert_eq!(
+        code(&mut t, json!({"type": "set", "mode": "slow", "msg_id": 1})),
+        12
+    );
+    assert_eq!(code(&mut t, json!({"type": "get", "msg_id": 2})), 10);
+    assert_eq!(
+        t.deliver("c1", json!({"type": "set", "mode": "fast", "msg_id": 3}))[0].body["type"],
+        "set_ok"
     );
 }

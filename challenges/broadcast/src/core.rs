@@ -57,39 +57,30 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads `--name value` (or `--name=value`) pairs; anything unknown or malformed is
-    /// reported on stderr and ignored, so a typo never takes a node down.
-    pub fn from_args(args: impl IntoIterator<Item = String>) -> Config {
-        let mut c = Config::default();
-        let mut args = args.into_iter();
-        while let Some(a) = args.next() {
-            if a == "--" {
-                continue;
-            }
-            let Some(name) = a.strip_prefix("--") else {
-                eprintln!("broadcast: ignoring argument {a:?}");
-                continue;
-            };
-            let (name, value) = match name.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (name.to_string(), args.next()),
-            };
-            let Some(value) = value.and_then(|v| v.parse::<u64>().ok()) else {
-                eprintln!("broadcast: --{name} needs a whole number");
-                continue;
-            };
-            match name.as_str() {
-                "down-ms" | "batch-ms" => c.down_ms = value.max(1),
-                "up-ms" => c.up_ms = value,
-                "lead-ms" => c.lead_ms = value,
-                "tick-ms" => c.tick_ms = value.max(1),
-                "rto-ms" => c.rto_ms = value.max(1),
-                "ack-ms" => c.ack_ms = value,
-                "hubs" => c.hubs = value.max(1) as usize,
-                _ => eprintln!("broadcast: ignoring unknown option --{name}"),
-            }
+    /// Claims the knobs from the guest arguments (`--down-ms 150`; `--batch-ms` is the
+    /// old name of `--down-ms`). A bad value keeps the default; the parser reports it.
+    pub fn from_args(args: &mut glomers::Args) -> Config {
+        let d = Config::default();
+        let down_ms = args.value("--batch-ms");
+        Config {
+            down_ms: args
+                .value("--down-ms")
+                .or(down_ms)
+                .unwrap_or(d.down_ms)
+                .max(1),
+            up_ms: args.value_or("--up-ms", d.up_ms),
+            lead_ms: args.value_or("--lead-ms", d.lead_ms),
+            tick_ms: args.value_or("--tick-ms", d.tick_ms).max(1),
+            rto_ms: args.value_or("--rto-ms", d.rto_ms).max(1),
+            ack_ms: args.value_or("--ack-ms", d.ack_ms),
+            hubs: args.value_or("--hubs", d.hubs).max(1),
         }
-        c
+    }
+
+    /// The knobs in a command line such as `"--down-ms 150"`, for tests.
+    #[cfg(test)]
+    pub fn parse(line: &str) -> Config {
+        Config::from_args(&mut glomers::Args::from(line.split_whitespace()))
     }
 }
 
@@ -565,11 +556,7 @@ mod tests {
 
     #[test]
     fn a_hub_batch_sets_the_uplink_phase() {
-        let cfg = Config::from_args(
-            "--up-ms 800 --down-ms 800 --lead-ms 250"
-                .split_whitespace()
-                .map(String::from),
-        );
+        let cfg = Config::parse("--up-ms 800 --down-ms 800 --lead-ms 250");
         let mut leaf = Core::new(cfg, "n1", &nodes(3));
         assert_eq!(leaf.start(), vec![Out::ArmUp(800)]);
         // Before the phase is known a value goes up at once...
@@ -594,25 +581,25 @@ mod tests {
 
     #[test]
     fn arguments_are_parsed_and_bad_ones_ignored() {
-        let c = Config::from_args(
-            [
-                "--",
-                "--down-ms=250",
-                "--hubs",
-                "0",
-                "--rto-ms",
-                "soon",
-                "stray",
-                "--frob",
-                "1",
-                "--up-ms",
-                "5",
-            ]
-            .map(String::from),
-        );
+        let mut args = glomers::Args::from([
+            "--",
+            "--down-ms=250",
+            "--hubs",
+            "0",
+            "--rto-ms",
+            "soon",
+            "stray",
+            "--frob",
+            "1",
+            "--up-ms",
+            "5",
+        ]);
+        let c = Config::from_args(&mut args);
         assert_eq!(c.down_ms, 250);
         assert_eq!(c.hubs, 1);
         assert_eq!(c.rto_ms, Config::default().rto_ms);
         assert_eq!(c.up_ms, 5);
+        // The bad value, the stray word and the unknown option (and its value).
+        assert_eq!(args.finish().len(), 4);
     }
 }

@@ -7,9 +7,21 @@ struct Echo {
     echo: Value,
 }
 
+/// The reply, typed: serde writes the `type` tag.
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "echo_ok")]
+struct EchoOk<'a> {
+    echo: &'a Value,
+}
+
 fn node() -> Node<()> {
     Node::new(()).on("echo", |_, ctx, req: Request<Echo>| {
-        ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body.echo}))
+        ctx.reply(
+            &req,
+            EchoOk {
+                echo: &req.body.echo,
+            },
+        )
     })
 }
 

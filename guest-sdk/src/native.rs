@@ -1,0 +1,86 @@
+//! A node as a plain native value, for simulations that hold many nodes on one
+//! thread: give it a message or a timer firing, get back what it asked of its host.
+//! No wasm, no host: the same handlers, ids, RPCs, timers and tasks as under the
+//! glomers host, but clock and scheduling belong to whoever drives it. Its random
+//! numbers come from its own seeded generator (so a seed replays a run exactly) and
+//! its arguments from `new`, never from the test process.
+//!
+//! ```
+//! use glomers::native::{Effect, NativeNode};
+//! use glomers::prelude::*;
+//!
+//! fn node() -> Node<()> {
+//!     Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
+//!         ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body["echo"]}))
+//!     })
+//! }
+//!
+//! let mut n = NativeNode::new(node, &[] as &[&str], 42);
+//! let mut out = Vec::new();
+//! n.on_message("c0", r#"{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}"#, &mut out);
+//! n.on_message("c1", r#"{"type":"echo","msg_id":2,"echo":7}"#, &mut out);
+//! assert!(matches!(&out[1], Effect::Send { dest, body } if dest == "c1" && body.contains("echo_ok")));
+//! ```
+
+use crate::node::AnyNode;
+use crate::runtime::Runtime;
+use crate::sys::{self, Env};
+use std::rc::Rc;
+
+/// What a node asked of its host during one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send `body` (a JSON object, as text) to `dest`.
+    Send { dest: String, body: String },
+    /// Call `on_timer(id)` after `delay_ms` (re-arming a timer that exists replaces it).
+    SetTimer { id: u64, delay_ms: u64 },
+    /// Forget timer `id`.
+    CancelTimer { id: u64 },
+}
+
+/// One node, driven by calls.
+pub struct NativeNode {
+    rt: Runtime,
+    env: Rc<Env>,
+}
+
+impl NativeNode {
+    /// Builds the node (`build` is what the challenge gives `main!`) with these guest
+    /// arguments (`glomers::args()` inside it) and this seed for `glomers::random_u64()`.
+    /// It knows its id once it is delivered `init`, as under Maelstrom.
+    pub fn new<N: Into<AnyNode>>(
+        build: impl FnOnce() -> N,
+        args: &[impl AsRef<str>],
+        seed: u64,
+    ) -> Self {
+        let env = Rc::new(Env::new(
+            args.iter().map(|a| a.as_ref().to_string()).collect(),
+            seed,
+        ));
+        let rt = {
+            let _entered = sys::enter(&env);
+            build().into().0
+        };
+        NativeNode { rt, env }
+    }
+
+    /// Delivers a message from `src` (its body as JSON text); appends what the node
+    /// sent and armed to `effects`.
+    pub fn on_message(&mut self, src: &str, body: &str, effects: &mut Vec<Effect>) {
+        {
+            let _entered = sys::enter(&self.env);
+            self.rt.on_message(src.to_string(), body);
+        }
+        self.rt.host().drain_into(effects);
+    }
+
+    /// Fires timer `id` (as armed by an `Effect::SetTimer`); appends what the node
+    /// sent and armed to `effects`.
+    pub fn on_timer(&mut self, id: u64, effects: &mut Vec<Effect>) {
+        {
+            let _entered = sys::enter(&self.env);
+            self.rt.on_timer(id);
+        }
+        self.rt.host().drain_into(effects);
+    }
+}
