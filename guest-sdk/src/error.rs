@@ -1,5 +1,5 @@
-//! Maelstrom's error codes and the error type handlers return: the one home of the
-//! codes, their names and which are definite (the host mirrors this table).
+//! The error type handlers return, with Maelstrom's error codes (whose one home is
+//! the `glomers-protocol` crate, shared with the harness).
 //!
 //! A handler that returns `Err(e)` makes the SDK reply `{"type":"error","code":..}` to
 //! the request, so the code decides how a client judges the operation: a *definite*
@@ -8,75 +8,9 @@
 
 use std::fmt;
 
-/// Maelstrom's standard error codes, as defined by `deferror` in Maelstrom's
-/// `client.clj`, `workload/lin_kv.clj` and `workload/txn_list_append.clj` (its
-/// `doc/protocol.md` is generated from them).
-///
-/// Definite: 1, 10, 11, 12, 14, 20, 21, 22, 30. Indefinite: 0 (timeout), 13 (crash),
-/// and every code Maelstrom does not define (its client treats an unknown code as
-/// indefinite; codes from 1000 up are free for a node's own use).
-pub mod code {
-    /// Definite: no. The operation did not complete within a timeout; it may or may
-    /// not have happened.
-    pub const TIMEOUT: u32 = 0;
-    /// Definite: yes. The destination node does not exist.
-    pub const NODE_NOT_FOUND: u32 = 1;
-    /// Definite: yes. The node does not support this kind of request.
-    pub const NOT_SUPPORTED: u32 = 10;
-    /// Definite: yes. The operation cannot be performed at this time (not
-    /// initialised, no quorum...). Never use it when the operation may have happened.
-    pub const TEMPORARILY_UNAVAILABLE: u32 = 11;
-    /// Definite: yes. The request did not conform to what the node expects, and could
-    /// not possibly have been processed.
-    pub const MALFORMED_REQUEST: u32 = 12;
-    /// Definite: no. A general, indefinite error: the node crashed, or something
-    /// happened that cannot be classified; the outcome is unknown.
-    pub const CRASH: u32 = 13;
-    /// Definite: yes. A general, definite error: the operation has not taken place.
-    pub const ABORT: u32 = 14;
-    /// Definite: yes. The key does not exist.
-    pub const KEY_DOES_NOT_EXIST: u32 = 20;
-    /// Definite: yes. The key already exists and the node will not overwrite it.
-    pub const KEY_ALREADY_EXISTS: u32 = 21;
-    /// Definite: yes. A precondition (such as a compare-and-set's `from`) failed.
-    pub const PRECONDITION_FAILED: u32 = 22;
-    /// Definite: yes. The transaction was aborted because of a conflict.
-    pub const TXN_CONFLICT: u32 = 30;
-
-    /// Whether an error with this code means the operation certainly did not happen.
-    pub const fn is_definite(code: u32) -> bool {
-        matches!(
-            code,
-            NODE_NOT_FOUND
-                | NOT_SUPPORTED
-                | TEMPORARILY_UNAVAILABLE
-                | MALFORMED_REQUEST
-                | ABORT
-                | KEY_DOES_NOT_EXIST
-                | KEY_ALREADY_EXISTS
-                | PRECONDITION_FAILED
-                | TXN_CONFLICT
-        )
-    }
-
-    /// Maelstrom's name for a code ("unknown" for codes it does not define).
-    pub const fn name(code: u32) -> &'static str {
-        match code {
-            TIMEOUT => "timeout",
-            NODE_NOT_FOUND => "node-not-found",
-            NOT_SUPPORTED => "not-supported",
-            TEMPORARILY_UNAVAILABLE => "temporarily-unavailable",
-            MALFORMED_REQUEST => "malformed-request",
-            CRASH => "crash",
-            ABORT => "abort",
-            KEY_DOES_NOT_EXIST => "key-does-not-exist",
-            KEY_ALREADY_EXISTS => "key-already-exists",
-            PRECONDITION_FAILED => "precondition-failed",
-            TXN_CONFLICT => "txn-conflict",
-            _ => "unknown",
-        }
-    }
-}
+/// Maelstrom's standard error codes, which are definite, and their names: one home
+/// (`glomers-protocol`) shared with the harness that judges them.
+pub use protocol::code;
 
 /// An error with a Maelstrom code, as replied to clients or received from an RPC.
 #[derive(Debug, Clone, PartialEq, Eq)]

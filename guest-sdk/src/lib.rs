@@ -38,6 +38,8 @@ pub mod kv;
 mod message;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+#[cfg(all(feature = "harness", not(target_arch = "wasm32")))]
+pub mod simulate;
 mod node;
 mod runtime;
 mod sys;

@@ -3,64 +3,85 @@
 //! harness judges operations by them, so they must agree: this is their one home.
 //! No dependencies, so it builds for guests and hosts alike.
 
-/// Maelstrom's standard error codes (Maelstrom's `doc/protocol.md`).
+/// Maelstrom's standard error codes, as defined by `deferror` in Maelstrom's
+/// `client.clj`, `workload/lin_kv.clj` and `workload/txn_list_append.clj` (its
+/// `doc/protocol.md` is generated from them).
+///
+/// Definite: 1, 10, 11, 12, 14, 20, 21, 22, 30. Indefinite: 0 (timeout), 13 (crash),
+/// and every code Maelstrom does not define (its client treats an unknown code as
+/// indefinite; codes from 1000 up are free for a node's own use).
 pub mod code {
-    /// The request timed out; the operation may or may not have happened.
+    /// Definite: no. The operation did not complete within a timeout; it may or may
+    /// not have happened.
     pub const TIMEOUT: u32 = 0;
-    /// The destination node does not exist.
+    /// Definite: yes. The destination node does not exist.
     pub const NODE_NOT_FOUND: u32 = 1;
-    /// The node does not support this kind of request.
+    /// Definite: yes. The node does not support this kind of request.
     pub const NOT_SUPPORTED: u32 = 10;
-    /// The operation definitely did not happen; try again later.
+    /// Definite: yes. The operation cannot be performed at this time (not
+    /// initialised, no quorum...). Never use it when the operation may have happened.
     pub const TEMPORARILY_UNAVAILABLE: u32 = 11;
-    /// The request was malformed.
+    /// Definite: yes. The request did not conform to what the node expects, and could
+    /// not possibly have been processed.
     pub const MALFORMED_REQUEST: u32 = 12;
-    /// The node crashed while handling the request; the outcome is unknown.
+    /// Definite: no. A general, indefinite error: the node crashed, or something
+    /// happened that cannot be classified; the outcome is unknown.
     pub const CRASH: u32 = 13;
-    /// The operation definitely did not happen (aborted).
+    /// Definite: yes. A general, definite error: the operation has not taken place.
     pub const ABORT: u32 = 14;
-    /// The key does not exist.
+    /// Definite: yes. The key does not exist.
     pub const KEY_DOES_NOT_EXIST: u32 = 20;
-    /// The key already exists.
+    /// Definite: yes. The key already exists and the node will not overwrite it.
     pub const KEY_ALREADY_EXISTS: u32 = 21;
-    /// A precondition (such as a compare-and-set's `from`) failed.
+    /// Definite: yes. A precondition (such as a compare-and-set's `from`) failed.
     pub const PRECONDITION_FAILED: u32 = 22;
-    /// A transaction conflicted and was aborted.
+    /// Definite: yes. The transaction was aborted because of a conflict.
     pub const TXN_CONFLICT: u32 = 30;
-}
 
-/// Each standard code, its name as Maelstrom prints it, and whether it is definite
-/// (the operation certainly did not happen).
-const CODES: &[(u32, &str, bool)] = &[
-    (code::TIMEOUT, "timeout", false),
-    (code::NODE_NOT_FOUND, "node-not-found", true),
-    (code::NOT_SUPPORTED, "not-supported", true),
-    (
-        code::TEMPORARILY_UNAVAILABLE,
-        "temporarily-unavailable",
-        true,
-    ),
-    (code::MALFORMED_REQUEST, "malformed-request", true),
-    (code::CRASH, "crash", false),
-    (code::ABORT, "abort", true),
-    (code::KEY_DOES_NOT_EXIST, "key-does-not-exist", true),
-    (code::KEY_ALREADY_EXISTS, "key-already-exists", true),
-    (code::PRECONDITION_FAILED, "precondition-failed", true),
-    (code::TXN_CONFLICT, "txn-conflict", true),
-];
+    /// Whether an error with this code means the operation certainly did not happen.
+    pub const fn is_definite(code: u32) -> bool {
+        matches!(
+            code,
+            NODE_NOT_FOUND
+                | NOT_SUPPORTED
+                | TEMPORARILY_UNAVAILABLE
+                | MALFORMED_REQUEST
+                | ABORT
+                | KEY_DOES_NOT_EXIST
+                | KEY_ALREADY_EXISTS
+                | PRECONDITION_FAILED
+                | TXN_CONFLICT
+        )
+    }
+
+    /// Maelstrom's name for a code ("unknown" for codes it does not define).
+    pub const fn name(code: u32) -> &'static str {
+        match code {
+            TIMEOUT => "timeout",
+            NODE_NOT_FOUND => "node-not-found",
+            NOT_SUPPORTED => "not-supported",
+            TEMPORARILY_UNAVAILABLE => "temporarily-unavailable",
+            MALFORMED_REQUEST => "malformed-request",
+            CRASH => "crash",
+            ABORT => "abort",
+            KEY_DOES_NOT_EXIST => "key-does-not-exist",
+            KEY_ALREADY_EXISTS => "key-already-exists",
+            PRECONDITION_FAILED => "precondition-failed",
+            TXN_CONFLICT => "txn-conflict",
+            _ => "unknown",
+        }
+    }
+}
 
 /// Maelstrom's name for `code`, or "unknown" for a code it does not define.
 pub fn name(code: u32) -> &'static str {
-    CODES
-        .iter()
-        .find(|c| c.0 == code)
-        .map_or("unknown", |c| c.1)
+    code::name(code)
 }
 
 /// Whether an error with `code` means the operation certainly did not take place.
 /// Codes Maelstrom does not define are indefinite, as it treats them.
 pub fn is_definite(code: u32) -> bool {
-    CODES.iter().find(|c| c.0 == code).is_some_and(|c| c.2)
+    code::is_definite(code)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 mod core;
 #[cfg(test)]
-mod sim;
+mod harness_tests;
 
 use crate::core::{Config, Core, Gossip, Out};
 use glomers::prelude::*;
