@@ -578,7 +578,7 @@ pub fn figures(o: &Outcome) -> Vec<[String; 3]> {
     }
     for (k, v) in &o.workload.figures {
         match v {
-            Value::Object(m) if m.keys().all(|k| k.parse::<f64>().is_ok()) => {
+            Value::Object(m) if !m.is_empty() && m.keys().all(|k| k.parse::<f64>().is_ok()) => {
                 let q = m
                     .iter()
                     .map(|(k, v)| format!("{k}: {v}"))
@@ -589,8 +589,10 @@ pub fn figures(o: &Outcome) -> Vec<[String; 3]> {
             Value::Number(_) | Value::Bool(_) | Value::String(_) => {
                 row(&o.about.workload, k, v.to_string())
             }
+            // Lists of values: their first few; lists of records are in the JSON.
+            Value::Array(a) if a.is_empty() || a.iter().any(Value::is_object) => {}
             Value::Array(a) if a.len() <= 12 => row(&o.about.workload, k, v.to_string()),
-            Value::Array(a) => row(&o.about.workload, k, format!("{} items", a.len())),
+            Value::Array(a) => row(&o.about.workload, k, format!("{} values", a.len())),
             _ => {}
         }
     }

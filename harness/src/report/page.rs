@@ -95,18 +95,22 @@ pub fn render(o: &Outcome, journal: &Journal, nodes: &[String], started: Instant
         "<p class=\"replay\"><span>replay</span> <code id=\"command\">{}</code> <button id=\"copy\" type=\"button\">copy</button></p>",
         esc(&o.command)
     );
-    put!("<div class=\"figures\"><table>");
-    let mut group = String::new();
+    // One small table per group of figures, side by side.
+    put!("<div class=\"figures\">");
+    let mut group: Option<String> = None;
     for [g, k, v] in data::figures(o) {
-        let shown = if g == group { String::new() } else { esc(&g) };
-        group = g;
-        put!(
-            "<tr><th>{shown}</th><td>{}</td><td>{}</td></tr>",
-            esc(&k),
-            esc(&v)
-        );
+        if group.as_deref() != Some(g.as_str()) {
+            if group.is_some() {
+                put!("</table>");
+            }
+            put!("<table><caption>{}</caption>", esc(&g));
+            group = Some(g);
+        }
+        put!("<tr><th>{}</th><td>{}</td></tr>", esc(&k), esc(&v));
     }
-    put!("</table>");
+    if group.is_some() {
+        put!("</table>");
+    }
     if !o.summary.is_empty() {
         put!("<ul class=\"summary\">");
         for line in &o.summary {

@@ -99,8 +99,9 @@
     const maxL = Math.max(1, ...ops.map((o) => o[1]));
     const minL = lats.length ? Math.min(...lats) : 1;
     const log = lats.length > 0 && maxL / minL > 20;
+    const allZero = !ops.some((o) => o[1] > 0);
     const lo = log ? Math.pow(10, Math.floor(Math.log10(minL))) : 0;
-    const hi = log ? Math.pow(10, Math.ceil(Math.log10(maxL))) : maxL * 1.08;
+    const hi = log ? Math.pow(10, Math.ceil(Math.log10(maxL))) : allZero ? 1000 : maxL * 1.08;
     const Y = (v) => log
       ? bottom - (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * (bottom - top)
       : bottom - (v - lo) / (hi - lo || 1) * (bottom - top);
@@ -110,7 +111,8 @@
     s += '<g class="grid">' + ticks.map((v) => `<line x1="${L}" x2="${plotW - R}" y1="${Y(v)}" y2="${Y(v)}"/>`).join("") + "</g>";
     s += '<g class="axis">' + ticks.map((v) => `<text x="${L - 6}" y="${Y(v) + 4}" text-anchor="end">${fmtMs(v)}</text>`).join("") + "</g>";
     s += timeAxis(bottom, true);
-    s += `<text class="title" x="${L}" y="12">latency of each operation, by invocation time${log ? " (log scale)" : ""}</text>`;
+    const note = allZero && ops.length ? " — every operation completed at once (replies to clients take no virtual time)" : log ? " (log scale)" : "";
+    s += `<text class="title" x="${L}" y="12">latency of each operation, by invocation time${note}</text>`;
     const byF = colourBy === "f";
     s += '<g class="pts">';
     for (let i = 0; i < ops.length; i++) {
