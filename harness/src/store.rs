@@ -147,11 +147,11 @@ pub fn index_html(runs: &[(String, Entry)]) -> String {
     let opt =
         |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |x| format!("{x:.digits$}"));
     for (dir, e) in runs {
-        let _ = write!(
+        let _ = writeln!(
             h,
             "<tr><td><a href=\"{dir}/report.html\">{}</a></td><td>{}</td><td><span class=\"v {}\">{}</span>{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{:.1}%</td><td class=\"n\">{}</td><td class=\"n\">{} / {}</td>\
-             <td class=\"n\">{}</td><td><code>{}</code><br><code>{}</code></td></tr>\n",
+             <td class=\"n\">{}</td><td><code>{}</code><br><code>{}</code></td></tr>",
             esc(&when(e.finished)),
             esc(&e.workload),
             esc(&e.valid),

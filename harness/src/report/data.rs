@@ -40,7 +40,7 @@ pub fn in_window(sent: u64, arrived: u64, a: u64, b: u64) -> bool {
 /// The diagram's first window, `[a, b]` in the times of `flights` (each message's
 /// (sent, arrived)): the widest of 1, 2, 5 × 10^k units that holds at most `max`
 /// messages, centred on `focus` when there is one (a reason's moment), else
-/// starting at `start`; never narrower than `min_width`.
+/// starting at `start`; never narrower than `min_width`, never past `end`.
 pub fn first_window(
     flights: &[(u64, u64)],
     start: u64,
@@ -79,7 +79,8 @@ pub fn first_window(
             break;
         }
     }
-    best
+    // Nothing happens after the end of the run.
+    (best.0, best.1.min(end.max(best.0 + min_width)))
 }
 
 /// 1, 2, 5, 10, 20, 50, ... up to u64's range.
@@ -653,6 +654,7 @@ mod tests {
         assert_eq!((a, b), (4_900_000, 5_100_000));
         let few = [(0, 10), (100, 200)];
         assert_eq!(first_window(&few, 0, None, 1_000, 400, 1).1, 1_000);
+        assert_eq!(first_window(&few, 0, None, 1_500, 400, 1), (0, 1_500));
         // A window never goes below its minimum, however crowded.
         let crowd = vec![(5, 5); 1000];
         assert_eq!(first_window(&crowd, 0, None, 1_000, 10, 50), (0, 50));

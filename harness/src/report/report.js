@@ -401,7 +401,7 @@
 
   let pending = false;
   function setWindow(a, b, now) {
-    const w = Math.max(b - a, 100);
+    const w = Math.min(Math.max(b - a, 100), Math.max(D.end, 100));
     a = Math.max(0, Math.min(a, D.end - Math.min(w, D.end)));
     win = [Math.round(a), Math.round(a + w)];
     redrawOverlays();
