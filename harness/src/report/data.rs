@@ -23,6 +23,9 @@ pub const FIRST_WINDOW_ARROWS: usize = 400;
 const MAX_CLIENT_LANES: usize = 30;
 /// Bodies longer than this are cut in the page (whole in `messages.jsonl`).
 const MAX_BODY: usize = 1000;
+/// Past this many bytes of messages in the page, bodies stay in `messages.jsonl`
+/// only, so a long run's page still opens quickly.
+const MAX_BODIES_BYTES: usize = 8_000_000;
 /// The quantile lines of the latency plot, as Jepsen draws them.
 pub const LINE_QUANTILES: [f64; 4] = [0.5, 0.95, 0.99, 1.0];
 
@@ -449,7 +452,11 @@ pub fn page_data(o: &Outcome, journal: &Journal, nodes: &[String]) -> String {
             ti,
             fate
         );
-        push_body(&mut msgs, &e.body);
+        if msgs.len() < MAX_BODIES_BYTES {
+            push_body(&mut msgs, &e.body);
+        } else {
+            msgs.push_str("\"(too many messages for the page: see messages.jsonl)\"");
+        }
         msgs.push(']');
     }
     msgs.push(']');
