@@ -49,9 +49,17 @@ impl Entry {
         let ms = |q: f64| crate::stats::quantile(&lat, q).map(|v| v as f64 / 1e3);
         let marker = format!("-w {} ", o.about.workload);
         let options = match o.command.split_once(&marker) {
-            Some((_, rest)) => rest.to_string(),
-            None => o.command.clone(),
+            Some((_, rest)) => rest,
+            None => o.command.as_str(),
         };
+        // The seed and the node have columns of their own.
+        let seed = format!("--seed {}", o.seed);
+        let options = options
+            .replace(&seed, "")
+            .replace(&o.about.node, "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         Entry {
             finished: now(),
             workload: o.about.workload.clone(),

@@ -298,6 +298,19 @@ fn a_partitioned_broadcast_losing_values_is_drawn_whole() {
         "reasons link their moments"
     );
     assert!(html.contains("INVALID"));
+    // Following the first reason's first moment (value 3 broadcast to n1 at 0.514 s)
+    // marks it, brings it into the window, and lights the messages carrying the value.
+    let m = &t["moment"];
+    let at = m["t"].as_u64().expect("a moment to follow");
+    assert_eq!(m["marker"], at);
+    assert!(
+        m["window"][0].as_u64().unwrap() <= at && at <= m["window"][1].as_u64().unwrap(),
+        "{m}"
+    );
+    assert!(
+        m["lit"].as_u64().unwrap() > 0,
+        "no message carries the lost value: {m}"
+    );
     let png = screenshot(&dir.join("report.html"));
     eprintln!("screenshot: {}", png.display());
 }

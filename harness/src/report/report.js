@@ -286,7 +286,7 @@
   function drawDiagram() {
     const lanes = visibleLanes();
     const row = new Map(lanes.map((l, k) => [l, k]));
-    const W = Math.max(640, $("diagram").clientWidth || width());
+    const W = Math.max(640, ($("diagram").clientWidth || width()) - 2);
     const lh = Math.max(10, Math.min(24, Math.floor(560 / Math.max(lanes.length, 1))));
     const top = 26, H = top + lanes.length * lh + 8;
     const x0 = LANE_LABEL, x1 = W - 12;
@@ -516,6 +516,15 @@
         out.hover = tip.hidden ? "" : tip.textContent;
         out.hoverBody = tip.hidden ? "" : tip.querySelector("pre").textContent;
         hideTip();
+      }
+      // Follow a reason's first moment, as a reader clicking it would.
+      const link = document.querySelector("a.moment");
+      if (link) {
+        link.click();
+        out.moment = {
+          t: +link.dataset.t, window: win.slice(), marker,
+          lit: document.querySelectorAll("#lamport path.m.lit").length,
+        };
       }
     } catch (e) {
       errors.push(String(e && e.stack || e));
