@@ -203,12 +203,18 @@ pub fn when(secs: u64) -> String {
     )
 }
 
-/// A fresh directory for a run of `workload` with `seed` under `root`.
+/// A fresh directory for a run of `workload` with `seed` under `root`, named as
+/// Maelstrom names them, by the date and time (UTC), plus the seed:
+/// `20261126T141228-seed7`.
 pub fn new_run(root: &Path, workload: &str, seed: u64) -> Result<PathBuf> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let stamp: String = when(now())
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('T'),
+            '-' | ':' => None,
+            c => Some(c),
+        })
+        .collect();
     let dir = new_run_dir(&root.join(workload), &format!("{stamp}-seed{seed}"))?;
     link_latest(root, &dir);
     Ok(dir)
@@ -261,6 +267,26 @@ mod tests {
             latency_max_ms: Some(1.0),
             first_problem: (valid != "valid").then(|| "value <3> was lost".into()),
         }
+    }
+
+    #[test]
+    fn runs_are_named_by_date_time_and_seed() {
+        let root = std::env::temp_dir().join(format!("store-names-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let a = new_run(&root, "echo", 7).unwrap();
+        let b = new_run(&root, "echo", 7).unwrap();
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        // 20261126T141228-seed7
+        assert_eq!(name.len(), "20261126T141228-seed7".len(), "{name}");
+        assert_eq!(&name[8..9], "T");
+        assert!(name.ends_with("-seed7") && name[..8].chars().all(|c| c.is_ascii_digit()));
+        // The same second twice: a second directory, not the same one.
+        assert_ne!(a, b);
+        assert_eq!(
+            std::fs::canonicalize(root.join("latest")).unwrap(),
+            std::fs::canonicalize(&b).unwrap()
+        );
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

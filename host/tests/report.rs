@@ -194,6 +194,11 @@ fn run(args: &[&str]) -> (PathBuf, Value) {
         }))
         .unwrap();
     let run_dir = PathBuf::from(result["wall"]["logs"].as_str().unwrap());
+    // The run's directory holds the whole result, as --json writes it.
+    let kept: Value =
+        serde_json::from_str(&std::fs::read_to_string(run_dir.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(kept, result);
     let report = run_dir.join("report.html");
     assert!(
         stdout.contains(&format!("report: {}", report.display())),
