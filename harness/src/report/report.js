@@ -445,8 +445,10 @@
     $("find").oninput = (e) => {
       const v = e.target.value.trim();
       const q = v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      // A number matches as a whole number, not inside another.
-      highlight = !v ? null : new RegExp(/^\d+$/.test(v) ? "(^|[^0-9.])" + q + "($|[^0-9.])" : q);
+      // A number matches as a whole number, not inside another nor as a message id.
+      highlight = !v ? null : new RegExp(/^\d+$/.test(v)
+        ? '(?<!"(?:msg_id|in_reply_to)":)(?<![0-9.])' + q + "(?![0-9.])"
+        : q);
       drawDiagram();
     };
     for (const l of c.querySelectorAll("[data-type]")) {
@@ -496,6 +498,12 @@
     errors.push(String(e && e.stack || e));
   }
   const renderMs = performance.now() - T0;
+  // An address ending in #at-<µs> (a reason's link) opens at that moment.
+  const at = /^#at-(\d+)/.exec(location.hash);
+  if (at) {
+    const link = document.querySelector(`a.moment[data-t="${at[1]}"]`);
+    if (link) link.click(); else goTo(+at[1]);
+  }
 
   if (/selftest/.test(location.hash)) {
     const out = { errors, renderMs, window: win, messages: M.length, ops: D.ops.length };
