@@ -258,8 +258,17 @@ fn check_report(run_dir: &Path, result: &Value) -> Value {
     let i = t["hoverIndex"].as_u64().expect("hovering found an arrow") as usize;
     let shown: Value = serde_json::from_str(t["hoverBody"].as_str().unwrap()).unwrap();
     assert_eq!(shown, msgs[i]["body"], "the hovered body is the message's");
+    let hover = t["hover"].as_str().unwrap();
     let kind = msgs[i]["body"]["type"].as_str().unwrap_or("?");
-    assert!(t["hover"].as_str().unwrap().contains(kind), "{t}");
+    let route = format!(
+        "{} → {}",
+        msgs[i]["src"].as_str().unwrap(),
+        msgs[i]["dest"].as_str().unwrap()
+    );
+    assert!(
+        hover.contains(kind) && hover.contains(&route),
+        "{route} {kind}: {t}"
+    );
     t
 }
 

@@ -285,6 +285,8 @@ pub struct Lanes {
     pub lanes: Vec<(String, LaneKind)>,
     /// The lane of each address seen.
     pub of: BTreeMap<Addr, usize>,
+    /// Whether clients share lanes (so a message names its client itself).
+    pub grouped: bool,
 }
 
 impl Lanes {
@@ -319,7 +321,8 @@ impl Lanes {
                 LaneKind::Service,
             ));
         }
-        if clients.len() <= MAX_CLIENT_LANES {
+        let grouped = clients.len() > MAX_CLIENT_LANES;
+        if !grouped {
             for &c in clients.keys() {
                 of.insert(Addr::Client(c), lanes.len());
                 lanes.push((format!("c{c}"), LaneKind::Client));
@@ -338,7 +341,7 @@ impl Lanes {
                 of.insert(Addr::Client(c), lane);
             }
         }
-        Lanes { lanes, of }
+        Lanes { lanes, of, grouped }
     }
 }
 
@@ -418,7 +421,8 @@ pub fn page_data(o: &Outcome, journal: &Journal, nodes: &[String]) -> String {
         .max((o.sim.seconds * 1e9) as u64));
     let lanes = Lanes::new(journal, nodes);
 
-    // Messages: [sent, arrived (-1 in flight), src lane, dest lane, type, fate, body].
+    // Messages: [sent, arrived (-1 in flight), src lane, dest lane, type, fate, body],
+    // and the client's number when clients share lanes.
     let mut types: Vec<String> = Vec::new();
     let mut msgs = String::from("[");
     let mut flights = Vec::with_capacity(journal.entries.len());
@@ -456,6 +460,11 @@ pub fn page_data(o: &Outcome, journal: &Journal, nodes: &[String]) -> String {
             push_body(&mut msgs, &e.body);
         } else {
             msgs.push_str("\"(too many messages for the page: see messages.jsonl)\"");
+        }
+        if lanes.grouped {
+            if let (Addr::Client(c), _) | (_, Addr::Client(c)) = (e.src, e.dest) {
+                let _ = write!(msgs, ",{c}");
+            }
         }
         msgs.push(']');
     }

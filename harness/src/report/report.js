@@ -375,7 +375,9 @@
       const fate = ["delivered", "dropped by a partition", "still in flight at the end"][m[5]];
       const arrived = m[1] < 0 ? "" : ` → ${fmtT(m[1], 1e3)} (${fmtMs(m[1] - m[0])})`;
       let body = typeof m[6] === "string" ? m[6] : JSON.stringify(m[6], null, 1).replace(/\n\s*/g, " ");
-      showTip(`<b>${esc(D.lanes[m[2]][0])} → ${esc(D.lanes[m[3]][0])}</b> ${esc(D.types[m[4]])} · ${fate}<br>sent ${fmtT(m[0], 1e3)}${arrived}<pre>${esc(body)}</pre>`, e.clientX, e.clientY);
+      // Clients sharing a lane: the message names its own.
+      const who = (l) => D.lanes[l][1] === 2 && m.length > 7 ? "c" + m[7] : D.lanes[l][0];
+      showTip(`<b>${esc(who(m[2]))} → ${esc(who(m[3]))}</b> ${esc(D.types[m[4]])} · ${fate}<br>sent ${fmtT(m[0], 1e3)}${arrived}<pre>${esc(body)}</pre>`, e.clientX, e.clientY);
     });
     svg.addEventListener("mouseleave", () => { hideTip(); if (hot) hot.classList.remove("hot"); });
     svg.addEventListener("mousedown", (e) => {
