@@ -10,6 +10,7 @@ mod harness;
 mod memory;
 mod native_echo;
 mod nodes;
+mod report;
 mod startup;
 mod throughput;
 
@@ -163,7 +164,30 @@ fn harness(t: &mut Table) -> Result<()> {
                 None,
             );
         }
-        harness::Outcome::NotAvailable(why) => t.note(&format!("harness: not available ({why})")),
+        harness::Outcome::NotAvailable(why) => {
+            t.note(&format!("harness: not available ({why})"));
+            return Ok(());
+        }
+    }
+    let r = report::measure(&cache.join("store"))?;
+    t.section(&format!(
+        "report.html of that run ({} messages)",
+        group(r.messages as u64)
+    ));
+    let mb = r.bytes as f64 / 1e6;
+    t.row("size", &format!("{mb:.2} MB"), Some(("< 5 MB", mb < 5.0)));
+    t.row(
+        "written by the harness",
+        &format!("{:.0} ms", r.written_ms),
+        None,
+    );
+    match r.render_ms {
+        Some(ms) => t.row(
+            "drawn by headless Chromium",
+            &format!("{ms:.0} ms"),
+            Some(("< 2000 ms", ms < 2000.0)),
+        ),
+        None => t.note("drawn: not measured (no chromium on the PATH; apt-get install chromium)"),
     }
     Ok(())
 }

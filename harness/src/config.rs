@@ -16,8 +16,9 @@ use crate::workload;
     after_help = "Words that are not options, wherever they stand, are the node: \
     PATH.wasm and its arguments, or with --bin the program's arguments; a bare `--` \
     ends the options, as in Maelstrom. Nodes can also talk to Maelstrom's services lin-kv, \
-    seq-kv, lww-kv and lin-tso. Each run leaves the nodes' logs and the client history \
-    (history.jsonl) under --store. Exit status: 0 valid, 1 invalid, 2 harness error."
+    seq-kv, lww-kv and lin-tso. Each run leaves the nodes' logs, the client history \
+    (history.jsonl), the message journal (messages.jsonl) and report.html (open it in a \
+    browser) under --store, whose index.html lists every run. Exit status: 0 valid, 1 invalid, 2 harness error."
 )]
 pub struct TestArgs {
     /// The workload: broadcast, echo, g-counter, kafka, pn-counter, txn-rw-register or

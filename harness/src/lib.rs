@@ -32,21 +32,27 @@
 //!   checkers read.
 //! - [`config`]: the options (Maelstrom's names); [`outcome`]: the typed result, of
 //!   which the JSON is a serialisation; [`summary`]: the text a person reads;
-//!   [`store`]: where each run's files go; [`rng`]: the one seeded generator.
+//!   [`store`]: where each run's files go; [`rng`]: the one seeded generator;
+//!   [`stats`]: the one quantile formula.
+//! - [`journal`]: every message the network carried; [`report`]: the page a person
+//!   looks at (`report.html`, beside the history and `messages.jsonl`).
 
 pub mod backend;
 pub mod client;
 pub mod config;
 pub mod history;
+pub mod journal;
 pub mod nemesis;
 pub mod net;
 pub mod node;
 pub mod outcome;
 pub mod process;
+pub mod report;
 pub mod rng;
 pub mod sched;
 pub mod service;
 pub mod sim;
+pub mod stats;
 pub mod store;
 pub mod summary;
 pub mod workload;
@@ -144,6 +150,8 @@ pub struct Sim {
     rng: Rng,
     backend: Box<dyn Backend>,
     store: PathBuf,
+    /// The store's root, whose index lists every run.
+    root: PathBuf,
     node: String,
 }
 
@@ -185,6 +193,7 @@ impl Sim {
             rng,
             backend,
             store,
+            root: args.store.clone(),
             node,
         })
     }
@@ -194,19 +203,21 @@ impl Sim {
         let started = Instant::now();
         let options = workload::Options::from_config(&self.cfg);
         let workload = workload::by_name(&self.cfg.workload, &options)?;
-        let record = sim::Run::new(&self.cfg, self.backend, workload, self.rng).run()?;
+        let mut record = sim::Run::new(&self.cfg, self.backend, workload, self.rng).run()?;
         history::write_jsonl(
             &record.history,
             &self.cfg.nodes,
             &self.store.join("history.jsonl"),
         )?;
-        Ok(Outcome::new(
-            &self.cfg,
-            record,
-            started.elapsed(),
-            self.store,
-            self.node,
-        ))
+        let journal = std::mem::take(&mut record.journal);
+        let mut outcome = Outcome::new(&self.cfg, record, started.elapsed(), self.store, self.node);
+        // The verdict stands whether or not its pictures could be drawn.
+        if let Err(e) = report::write_all(&outcome, &journal, &self.cfg, &self.root) {
+            outcome
+                .warnings
+                .push(format!("the report was not written: {e:#}"));
+        }
+        Ok(outcome)
     }
 }
 

@@ -20,11 +20,12 @@ use crate::backend::{Backend, Output};
 use crate::client::{self, Clients};
 use crate::config::Config;
 use crate::history::History;
+use crate::journal::Journal;
 use crate::nemesis::{Action, Nemesis, NodeState, Stream};
 use crate::net::{Addr, Message, Net};
 use crate::rng::Rng;
 use crate::sched::Queue;
-use crate::service::{self, Services};
+use crate::service::Services;
 use crate::workload::{self, Op, Workload};
 
 enum Event {
@@ -101,6 +102,8 @@ pub struct Record {
     pub warnings: Vec<String>,
     pub end_ns: u64,
     pub events: u64,
+    /// Every message, for the report.
+    pub journal: Journal,
 }
 
 /// One run of a test, from `init` to the last final read.
@@ -145,6 +148,7 @@ pub struct Run<'a> {
     /// On a terminal: when progress was last shown (or the run began).
     progress: Option<Instant>,
     progress_shown: bool,
+    journal: Journal,
 }
 
 impl<'a> Run<'a> {
@@ -198,6 +202,7 @@ impl<'a> Run<'a> {
             could_not_start: false,
             progress: std::io::stderr().is_terminal().then(Instant::now),
             progress_shown: false,
+            journal: Journal::default(),
         };
         let ids: Vec<String> = cfg.nodes.clone();
         let calls: Vec<(usize, Value)> = (0..n)
@@ -328,6 +333,7 @@ impl<'a> Run<'a> {
             warnings,
             end_ns: self.now,
             events: self.events,
+            journal: self.journal,
         })
     }
 
@@ -351,6 +357,12 @@ impl<'a> Run<'a> {
 
     fn schedule(&mut self, delay: u64, event: Event) {
         self.queue.push(self.now + delay, event);
+    }
+
+    /// Sends `msg`, due in `delay` ns, and journals it.
+    fn post(&mut self, msg: Message, delay: u64) {
+        self.journal.sent(&msg, self.now);
+        self.schedule(delay, Event::Deliver(msg));
     }
 
     fn handle(&mut self, event: Event) -> Result<()> {
@@ -504,6 +516,7 @@ impl<'a> Run<'a> {
             body.to_string(),
             &mut self.rng,
         );
+        self.journal.sent(&msg, self.now);
         self.deliver(msg)
     }
 
@@ -522,10 +535,15 @@ impl<'a> Run<'a> {
                     return Ok(());
                 }
                 // Lost, as a message to a dead process is.
-                NodeState::Down => return Ok(()),
+                NodeState::Down => {
+                    self.journal.arrived(&msg, self.now, false);
+                    return Ok(());
+                }
             }
         }
-        if !self.net.receive(&msg) {
+        let delivered = self.net.receive(&msg);
+        self.journal.arrived(&msg, self.now, delivered);
+        if !delivered {
             return Ok(());
         }
         match msg.dest {
@@ -539,7 +557,7 @@ impl<'a> Run<'a> {
                 let src = self.name(msg.src);
                 if let Some(reply) = self.services.handle(i, &src, &msg.body, &mut self.rng) {
                     let (reply, delay) = self.net.send(msg.dest, msg.src, reply, &mut self.rng);
-                    self.schedule(delay, Event::Deliver(reply));
+                    self.post(reply, delay);
                 }
             }
             Addr::Client(c) => {
@@ -573,11 +591,7 @@ impl<'a> Run<'a> {
     }
 
     fn name(&self, a: Addr) -> String {
-        match a {
-            Addr::Node(i) => self.cfg.nodes[i].clone(),
-            Addr::Client(c) => format!("c{c}"),
-            Addr::Service(i) => service::NAMES[i].to_string(),
-        }
+        crate::journal::name(a, &self.cfg.nodes)
     }
 
     /// Where a message to `dest` goes; `None` for an unknown or closed endpoint.
@@ -610,7 +624,7 @@ impl<'a> Run<'a> {
                     if let Some(dest) = self.resolve(&dest) {
                         let (msg, delay) =
                             self.net.send(Addr::Node(node), dest, body, &mut self.rng);
-                        self.schedule(delay, Event::Deliver(msg));
+                        self.post(msg, delay);
                     }
                 }
                 Output::SetTimer { node, id, delay_ms } => {
@@ -676,7 +690,7 @@ impl<'a> Run<'a> {
                 body.to_string(),
                 &mut self.rng,
             );
-            self.schedule(delay, Event::Deliver(msg));
+            self.post(msg, delay);
         }
         let timeout = if phase == Phase::Init {
             INIT_TIMEOUT_NS
@@ -764,7 +778,7 @@ impl<'a> Run<'a> {
             .clients
             .invoke(thread, op, is_final, self.now, &*self.workload);
         let (msg, delay) = self.net.send(req.src, req.dest, req.body, &mut self.rng);
-        self.schedule(delay, Event::Deliver(msg));
+        self.post(msg, delay);
         self.schedule(
             client::TIMEOUT_NS,
             Event::Timeout {

@@ -148,6 +148,10 @@ pub fn text(o: &Outcome) -> String {
             }
         }
     }
+    let report = o.wall.logs.join(crate::report::REPORT);
+    if report.exists() {
+        say!("report: {}", report.display());
+    }
     say!("replay: {}", o.command);
     out
 }

@@ -437,16 +437,11 @@ fn describe_lost(v: u64, el: &Element, final_reads: &[(usize, Seen)], ctx: &Cont
     s
 }
 
-/// Jepsen's quantiles: the element at floor(n × q), clamped, of the sorted values.
+/// Maelstrom's quantile map of `values` (in any order), by the shared formula.
 fn quantiles(values: &[u64]) -> Option<Value> {
-    if values.is_empty() {
-        return None;
-    }
     let mut v = values.to_vec();
     v.sort_unstable();
-    let n = v.len();
-    let at = |q: f64| v[((n as f64 * q).floor() as usize).min(n - 1)];
-    Some(json!({"0": at(0.0), "0.5": at(0.5), "0.95": at(0.95), "0.99": at(0.99), "1": at(1.0)}))
+    crate::stats::quantiles(&v)
 }
 
 #[cfg(test)]

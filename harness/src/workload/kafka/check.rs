@@ -390,15 +390,6 @@ fn verdict(a: &Analysis, history: &History, mut found: Found) -> Verdict {
     }
 }
 
-/// The quantiles Maelstrom prints.
-const QS: [(&str, f64); 5] = [
-    ("0", 0.0),
-    ("0.5", 0.5),
-    ("0.95", 0.95),
-    ("0.99", 0.99),
-    ("1", 1.0),
-];
-
 /// Sorted latencies in ms of the main phase's `ok` operations (of `f` only, if given).
 fn latencies(history: &History, f: Option<&str>) -> Vec<f64> {
     let e = &history.entries;
@@ -414,24 +405,24 @@ fn latencies(history: &History, f: Option<&str>) -> Vec<f64> {
     v
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
+/// Maelstrom's quantile map of `sorted`, by the shared formula; zeros when empty.
 fn quantiles(sorted: &[f64]) -> Value {
-    QS.iter()
-        .map(|(name, q)| ((*name).to_string(), json!(quantile(sorted, *q))))
-        .collect::<Map<_, _>>()
-        .into()
+    crate::stats::quantiles(sorted).unwrap_or_else(|| {
+        crate::stats::QUANTILES
+            .iter()
+            .map(|(name, _)| ((*name).to_string(), json!(0.0)))
+            .collect::<Map<_, _>>()
+            .into()
+    })
 }
 
 fn describe(sorted: &[f64]) -> String {
-    QS.iter()
-        .map(|(name, q)| format!("{name}: {:.1}", quantile(sorted, *q)))
+    crate::stats::QUANTILES
+        .iter()
+        .map(|(name, q)| {
+            let v = crate::stats::quantile(sorted, *q).unwrap_or(0.0);
+            format!("{name}: {v:.1}")
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
