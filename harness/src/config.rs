@@ -163,6 +163,10 @@ impl Config {
                 bail!("node name {n:?}: node names must not be empty or start with 'c' (clients' prefix)");
             }
         }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = nodes.iter().find(|n| !seen.insert(n.as_str())) {
+            bail!("node name {twice:?} is given twice in --nodes; each node needs its own name");
+        }
         let concurrency = parse_concurrency(&a.concurrency, nodes.len())?;
         if a.time_limit.is_nan() || a.time_limit <= 0.0 {
             bail!("--time-limit must be positive");
@@ -173,6 +177,7 @@ impl Config {
         if a.nemesis_interval.is_nan() || a.nemesis_interval <= 0.0 {
             bail!("--nemesis-interval must be positive");
         }
+        check_bounds(a, nodes.len(), concurrency)?;
         for f in &a.nemesis {
             if f != "partition" {
                 bail!("unknown --nemesis fault {f:?}; the only fault is `partition`");
@@ -234,6 +239,66 @@ impl Config {
     }
 }
 
+/// The most a test may ask for: far beyond any Maelstrom test, and small enough
+/// that the run fits in memory and ends. Each bound has a reason a user can read.
+const MAX_NODES: usize = 1_000;
+const MAX_CONCURRENCY: usize = 10_000;
+const MAX_OPS: f64 = 50_000_000.0;
+const MAX_TIME_LIMIT_S: f64 = 7.0 * 86_400.0;
+const MAX_NEMESIS_STEPS: f64 = 1_000_000.0;
+const MAX_LATENCY_MS: u64 = 3_600_000;
+const MAX_KEYS: usize = 1_000_000;
+const MAX_TXN_LENGTH: usize = 10_000;
+
+/// Refuses options that cannot run (they would eat memory or never end), in one line.
+fn check_bounds(a: &TestArgs, nodes: usize, concurrency: usize) -> Result<()> {
+    if nodes > MAX_NODES {
+        bail!("{nodes} nodes is more than this harness runs (at most {MAX_NODES})");
+    }
+    if concurrency > MAX_CONCURRENCY {
+        bail!(
+            "--concurrency {} means {concurrency} clients; at most {MAX_CONCURRENCY}",
+            a.concurrency
+        );
+    }
+    if !a.time_limit.is_finite() || a.time_limit > MAX_TIME_LIMIT_S {
+        bail!(
+            "--time-limit {} s is too long (at most {MAX_TIME_LIMIT_S} s, a week)",
+            a.time_limit
+        );
+    }
+    let ops = a.rate * a.time_limit;
+    if !ops.is_finite() || ops > MAX_OPS {
+        bail!(
+            "--rate {} for --time-limit {} s asks for about {ops:.0} operations; at most {MAX_OPS:.0}",
+            a.rate, a.time_limit
+        );
+    }
+    let steps = a.time_limit / a.nemesis_interval;
+    if !a.nemesis.is_empty() && (steps.is_nan() || steps > MAX_NEMESIS_STEPS) {
+        bail!(
+            "--nemesis-interval {} s over {} s is about {steps:.0} faults; at most {MAX_NEMESIS_STEPS:.0}",
+            a.nemesis_interval, a.time_limit
+        );
+    }
+    if a.latency > MAX_LATENCY_MS {
+        bail!(
+            "--latency {} ms is more than an hour; at most {MAX_LATENCY_MS}",
+            a.latency
+        );
+    }
+    if a.key_count.is_some_and(|k| k > MAX_KEYS) {
+        bail!("--key-count is at most {MAX_KEYS}");
+    }
+    if a.max_txn_length > MAX_TXN_LENGTH {
+        bail!("--max-txn-length is at most {MAX_TXN_LENGTH}");
+    }
+    if a.max_writes_per_key > MAX_KEYS {
+        bail!("--max-writes-per-key is at most {MAX_KEYS}");
+    }
+    Ok(())
+}
+
 fn parse_concurrency(s: &str, nodes: usize) -> Result<usize> {
     let (num, per_node) = match s.strip_suffix('n') {
         Some(num) => (num, true),
@@ -242,7 +307,12 @@ fn parse_concurrency(s: &str, nodes: usize) -> Result<usize> {
     let k: usize = num.parse().ok().filter(|&k| k > 0).with_context(|| {
         format!("--concurrency {s:?} should be a positive integer, optionally followed by n")
     })?;
-    Ok(if per_node { k * nodes } else { k })
+    let n = if per_node {
+        k.checked_mul(nodes)
+    } else {
+        Some(k)
+    };
+    n.with_context(|| format!("--concurrency {s:?} is too large"))
 }
 
 fn random_seed() -> u64 {
@@ -406,6 +476,44 @@ mod tests {
         assert!(config(&["-w", "echo", "x.wasm", "--topology", "ring"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--latency-dist", "normal"]).is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--node-count", "0"]).is_err());
+    }
+
+    #[test]
+    fn options_that_cannot_run_are_refused_in_one_line() {
+        for bad in [
+            &["--rate", "inf"][..],
+            &["--rate", "1e12"],
+            &["--time-limit", "1e30"],
+            &["--nemesis", "partition", "--nemesis-interval", "1e-9"],
+            &["--max-txn-length", "1000000000"],
+            &["--key-count", "1000000000"],
+            &["--concurrency", "100000000"],
+            &["--concurrency", "99999999999999999n"],
+            &["--nodes", "n1,n1"],
+            &["--latency", "99999999999"],
+            &["--time-limit", "NaN"],
+        ] {
+            let words: Vec<&str> = ["-w", "echo", "x.wasm"]
+                .iter()
+                .chain(bad)
+                .copied()
+                .collect();
+            match config(&words) {
+                Ok(_) => panic!("{bad:?} was accepted"),
+                Err(e) => assert!(!e.to_string().contains('\n'), "{bad:?}: {e}"),
+            }
+        }
+        // Large but sane is fine.
+        assert!(config(&[
+            "-w",
+            "echo",
+            "x.wasm",
+            "--rate",
+            "10000",
+            "--time-limit",
+            "600"
+        ])
+        .is_ok());
     }
 
     #[test]

@@ -11,11 +11,18 @@ use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, Output};
 use crate::net::Message;
+
+/// Messages read from the nodes and not yet taken by the event loop, at most.
+const OUTPUT_QUEUE: usize = 4096;
+/// The longest line a node may write; Maelstrom's messages are far shorter.
+const MAX_LINE: usize = 64 << 20;
+/// How much of a bad line a fault quotes.
+const QUOTE: usize = 200;
 
 pub struct Processes {
     children: Vec<Child>,
@@ -39,7 +46,9 @@ impl Processes {
         names: &[String],
         logs: &Path,
     ) -> Result<Processes> {
-        let (tx, lines) = mpsc::channel();
+        // Bounded: a node that floods stdout waits for the harness instead of filling
+        // its memory.
+        let (tx, lines) = mpsc::sync_channel(OUTPUT_QUEUE);
         let mut children = Vec::new();
         let mut stdins = Vec::new();
         for (node, name) in names.iter().enumerate() {
@@ -76,6 +85,28 @@ impl Processes {
         })
     }
 
+    /// Every node closed its stdout: nothing can happen any more, and no test can
+    /// be judged. Says how each process ended.
+    fn all_gone(&mut self) -> anyhow::Error {
+        let ends: Vec<String> = self
+            .children
+            .iter_mut()
+            .zip(&self.names)
+            .map(|(c, name)| {
+                let status = match c.try_wait() {
+                    Ok(Some(s)) => s.to_string(),
+                    Ok(None) => "still running, its stdout closed".into(),
+                    Err(e) => e.to_string(),
+                };
+                format!("{name} ({status})")
+            })
+            .collect();
+        anyhow::anyhow!(
+            "every node process exited or closed its stdout: {}; see their logs",
+            ends.join(", ")
+        )
+    }
+
     fn elapsed(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
     }
@@ -99,24 +130,40 @@ fn write_lines(stdin: std::process::ChildStdin, rx: Receiver<String>) {
     }
 }
 
-fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Sender<Output>) {
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        if line.trim().is_empty() {
+fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: SyncSender<Output>) {
+    let mut r = BufReader::new(stdout);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match read_line(&mut r, &mut line) {
+            Ok(Line::Eof) | Err(_) => break,
+            Ok(Line::TooLong) => {
+                let what = format!("wrote a line longer than {} MiB on stdout", MAX_LINE >> 20);
+                let _ = tx.send(Output::Fault { node, what });
+                return drain(r);
+            }
+            Ok(Line::Complete) => {}
+        }
+        let text = String::from_utf8_lossy(&line);
+        if text.trim().is_empty() {
             continue;
         }
-        let out = match serde_json::from_str::<Envelope>(&line) {
+        let out = match serde_json::from_str::<Envelope>(&text) {
             Ok(env) if env.body.get().trim_start().starts_with('{') => Output::Send {
                 node,
                 dest: env.dest,
                 body: env.body.get().to_string(),
             },
-            _ => Output::Fault {
-                node,
-                what: format!(
-                    "printed a line on stdout that is not a Maelstrom message (logs belong on stderr): {line}"
-                ),
-            },
+            _ => {
+                // One report is enough: the test has failed, and what follows is
+                // read and dropped so the process does not block on a full pipe.
+                let what = format!(
+                    "printed a line on stdout that is not a Maelstrom message (logs belong on stderr): {}",
+                    quote(&text)
+                );
+                let _ = tx.send(Output::Fault { node, what });
+                return drain(r);
+            }
         };
         if tx.send(out).is_err() {
             return;
@@ -126,6 +173,52 @@ fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Sender<Output>
         node,
         what: "closed its stdout (did the process exit?)".into(),
     });
+}
+
+enum Line {
+    Complete,
+    TooLong,
+    Eof,
+}
+
+/// Reads one line (without its newline) of at most MAX_LINE bytes.
+fn read_line(r: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Line> {
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(if line.is_empty() {
+                Line::Eof
+            } else {
+                Line::Complete
+            });
+        }
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if line.len() + chunk.len() > MAX_LINE {
+            return Ok(Line::TooLong);
+        }
+        line.extend_from_slice(chunk);
+        let used = done.unwrap_or(buf.len());
+        r.consume(used);
+        if done.is_some() {
+            return Ok(Line::Complete);
+        }
+    }
+}
+
+/// Reads and drops everything else the node writes.
+fn drain(mut r: impl std::io::Read) {
+    let _ = std::io::copy(&mut r, &mut std::io::sink());
+}
+
+/// The start of `text`, cut at a character boundary.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE) {
+        Some((i, _)) => format!("{}... ({} bytes in all)", &text[..i], text.len()),
+        None => text.to_string(),
+    }
 }
 
 impl Backend for Processes {
@@ -162,14 +255,15 @@ impl Backend for Processes {
             match self.lines.recv_timeout(Duration::from_nanos(wait)) {
                 Ok(o) => out.push(o),
                 Err(RecvTimeoutError::Timeout) => reached = true,
-                Err(RecvTimeoutError::Disconnected) => {
-                    std::thread::sleep(Duration::from_nanos(wait));
-                    reached = true;
-                }
+                Err(RecvTimeoutError::Disconnected) => return Err(self.all_gone()),
             }
         }
-        while let Ok(o) = self.lines.try_recv() {
-            out.push(o);
+        // At most a queue's worth: a flooding node must not keep the loop here.
+        for _ in 0..OUTPUT_QUEUE {
+            match self.lines.try_recv() {
+                Ok(o) => out.push(o),
+                Err(_) => break,
+            }
         }
         let now = self.elapsed();
         // Waking a hair early must not leave the due event waiting for another round.

@@ -61,6 +61,9 @@ struct SetupCall {
 
 /// How long Maelstrom waits for `init_ok`, and for a setup reply.
 const INIT_TIMEOUT_NS: u64 = 10_000_000_000;
+/// Events at one instant of virtual time after which the run is a livelock: far
+/// beyond any burst a real test makes (every message of a 25-node broadcast round).
+const LIVELOCK_EVENTS: u64 = 1_000_000;
 /// Between healing the network and the final reads.
 const QUIET_NS: u64 = 10_000_000_000;
 
@@ -112,6 +115,10 @@ pub struct Run<'a> {
     undeliverable: BTreeMap<String, u64>,
     outs: Vec<Output>,
     events: u64,
+    /// A node process failed before every node answered `init`.
+    could_not_start: bool,
+    /// Events handled since virtual time last advanced.
+    events_at_now: u64,
     /// On a terminal: when progress was last shown (or the run began).
     progress: Option<Instant>,
     progress_shown: bool,
@@ -161,6 +168,8 @@ impl<'a> Run<'a> {
             undeliverable: BTreeMap::new(),
             outs: Vec::new(),
             events: 0,
+            events_at_now: 0,
+            could_not_start: false,
             progress: std::io::stderr().is_terminal().then(Instant::now),
             progress_shown: false,
         };
@@ -177,6 +186,41 @@ impl<'a> Run<'a> {
         run
     }
 
+    /// Virtual time stopped: nodes keep answering each other (or re-arming 0 ms
+    /// timers) at one instant. End the run, saying who is talking.
+    fn livelock(&mut self, current: Event) {
+        let mut talk: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut timers = 0u64;
+        let mut next = Some(current);
+        while let Some(e) = next.take().or_else(|| self.queue.pop_due(self.now)) {
+            match e {
+                Event::Deliver(m) => {
+                    *talk
+                        .entry((self.name(m.src), self.name(m.dest)))
+                        .or_default() += 1
+                }
+                Event::Timer { .. } => timers += 1,
+                _ => {}
+            }
+        }
+        let mut busiest: Vec<_> = talk.into_iter().collect();
+        busiest.sort_by_key(|b| std::cmp::Reverse(b.1));
+        let pairs: Vec<String> = busiest
+            .iter()
+            .take(3)
+            .map(|((s, d), n)| format!("{s} -> {d} ({n} queued)"))
+            .collect();
+        self.failures.push(format!(
+            "livelock: virtual time stopped at {} after {LIVELOCK_EVENTS} events at that one instant \
+             (nodes answering messages with messages at --latency 0, or re-arming 0 ms timers, never \
+             let time advance); still queued at that instant: {}{}",
+            workload::secs(self.now),
+            if pairs.is_empty() { "no messages".to_string() } else { pairs.join(", ") },
+            if timers > 0 { format!(", {timers} timer firings") } else { String::new() },
+        ));
+        self.phase = Phase::Done;
+    }
+
     pub fn run(mut self) -> Result<Record> {
         while self.phase != Phase::Done {
             let next = self.queue.next_time();
@@ -187,16 +231,30 @@ impl<'a> Run<'a> {
                     self.phase
                 );
             };
-            self.now = self.now.max(now);
+            if now > self.now {
+                self.now = now;
+                self.events_at_now = 0;
+            }
             self.apply_outputs();
             while self.phase != Phase::Done {
                 let Some(event) = self.queue.pop_due(self.now) else {
                     break;
                 };
                 self.events += 1;
+                self.events_at_now += 1;
+                if self.events_at_now > LIVELOCK_EVENTS {
+                    self.livelock(event);
+                    break;
+                }
                 self.handle(event)?;
             }
             self.show_progress();
+        }
+        if self.could_not_start {
+            // Nothing ran, so there is nothing to judge: an error, not a verdict.
+            let mut why = std::mem::take(&mut self.faults);
+            why.extend(self.backend.shutdown());
+            bail!("the test could not start: {}", why.join("; "));
         }
         // A node process that died is a crash, which fails a Maelstrom test.
         self.failures.append(&mut self.faults);
@@ -455,10 +513,15 @@ impl<'a> Run<'a> {
                     }
                 }
                 Output::Fault { node, what } => {
-                    // Under Maelstrom a garbled stdout or a dead process breaks the test.
+                    // Under Maelstrom a garbled stdout or a dead process breaks the test
+                    // at once: nothing after it could be judged.
                     if self.faults.len() < 20 {
                         self.faults.push(format!("{} {what}", self.cfg.nodes[node]));
                     }
+                    if self.phase == Phase::Init {
+                        self.could_not_start = true;
+                    }
+                    self.phase = Phase::Done;
                 }
             }
         }

@@ -1,0 +1,38 @@
+//! `--bin` nodes that misbehave as processes: the harness stays bounded and says why.
+
+use harness::Builder;
+
+fn store() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("glomers-harness-proc-{}", std::process::id()))
+}
+
+#[test]
+fn processes_that_exit_at_once_are_a_harness_error_without_waiting() {
+    let started = std::time::Instant::now();
+    let r = Builder::new("echo")
+        .option("--bin", "/bin/true")
+        .store(store())
+        .run();
+    let Err(e) = r else {
+        panic!("a test of processes that all exited was judged")
+    };
+    assert!(e.to_string().contains("could not start"), "{e}");
+    assert!(e.to_string().contains("closed its stdout"), "{e}");
+    // Not the 10 s init timeout.
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_process_flooding_stdout_stops_the_run_in_bounded_memory() {
+    let Err(e) = Builder::new("echo")
+        .option("--bin", "/usr/bin/yes")
+        .store(store())
+        .run()
+    else {
+        panic!("a node that never spoke the protocol was judged")
+    };
+    let why = e.to_string();
+    assert!(why.contains("not a Maelstrom message"), "{why}");
+    // The fault quotes the start of a line, not all of what was written.
+    assert!(why.len() < 5 * 500, "{why}");
+}
