@@ -13,7 +13,7 @@
 //! - Strict serializable: the same with real-time edges: the names take
 //!   "-realtime".
 
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -78,7 +78,9 @@ fn sccs(n: usize, edges: impl Iterator<Item = (usize, usize)>) -> Vec<Vec<usize>
     for (a, b) in edges {
         g.add_edge(NodeIndex::new(a), NodeIndex::new(b), ());
     }
-    let mut out: Vec<Vec<usize>> = tarjan_scc(&g)
+    // Kosaraju's search is iterative: a history of 100,000 transactions must not
+    // overflow the stack, as a recursive Tarjan does.
+    let mut out: Vec<Vec<usize>> = kosaraju_scc(&g)
         .into_iter()
         .filter(|c| c.len() > 1)
         .map(|c| {
