@@ -106,6 +106,16 @@ impl Proc {
     }
 
     fn start_in(args: &[&str], cache: &Path) -> Proc {
+        Proc::spawn(args, cache, false)
+    }
+
+    /// `host run <args...>` whose stderr reader is gone from the start, as when
+    /// whoever collects a node's logs has stopped.
+    fn start_with_stderr_closed(args: &[&str]) -> Proc {
+        Proc::spawn(args, &shared_cache(), true)
+    }
+
+    fn spawn(args: &[&str], cache: &Path, stderr_closed: bool) -> Proc {
         let mut child = host()
             .arg("run")
             .args(args)
@@ -126,28 +136,54 @@ impl Proc {
             }
         });
         let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        let stderr_thread = std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
+        let pipe = child.stderr.take().unwrap();
+        let stderr_thread = if stderr_closed {
+            // The read end goes away now: every write the host makes to stderr fails.
+            drop(pipe);
+            None
+        } else {
+            let mut pipe = pipe;
+            let sink = stderr.clone();
+            Some(std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+            }))
+        };
         Proc {
             stdin: child.stdin.take(),
             child,
             lines,
             stderr,
             stdout_thread: Some(stdout_thread),
-            stderr_thread: Some(stderr_thread),
+            stderr_thread,
             next_msg_id: 0,
         }
+    }
+
+    /// Waits for the process to exit on its own (stdin stays open), within `STUCK`;
+    /// returns its status and stderr, checking it wrote nothing the test did not read.
+    fn exits_by_itself(mut self) -> (ExitStatus, String) {
+        let deadline = Instant::now() + STUCK;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running after {STUCK:?}; stderr:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(self.stdin.take());
+        self.finish_with(status)
     }
 
     fn write_line(&mut self, line: &str) {
@@ -224,6 +260,10 @@ impl Proc {
     fn finish(mut self) -> (ExitStatus, String) {
         drop(self.stdin.take());
         let status = self.child.wait().unwrap();
+        self.finish_with(status)
+    }
+
+    fn finish_with(mut self, status: ExitStatus) -> (ExitStatus, String) {
         for t in [self.stdout_thread.take(), self.stderr_thread.take()]
             .into_iter()
             .flatten()
