@@ -1039,6 +1039,68 @@ mod tests {
         assert_eq!(backoff(40), MAX_BACKOFF);
     }
 
+    /// The misbehave fixture, on virtual time (`make fixtures` builds it).
+    fn simulated_misbehave(clock: &Arc<AtomicU64>) -> Node {
+        let wasm = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/wasm32-wasip2/guest/misbehave.wasm");
+        assert!(
+            wasm.is_file(),
+            "{} is missing: run `make fixtures`",
+            wasm.display()
+        );
+        let loaded = crate::component::load(&wasm).unwrap();
+        let options = NodeOptions {
+            environment: Environment::Simulated {
+                clock: clock.clone(),
+                seed: 1,
+            },
+            logs: Logs::Discard,
+            ..Default::default()
+        };
+        let mut node = Node::new(&loaded, options).unwrap();
+        let init = r#"{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}"#;
+        node.on_message("c0", init, &mut Vec::new()).unwrap();
+        node
+    }
+
+    /// The one message among `out`.
+    fn reply(out: &[Effect]) -> serde_json::Value {
+        let sends: Vec<&String> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { body, .. } => Some(body),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sends.len(), 1, "{out:?}");
+        serde_json::from_str(sends[0]).unwrap()
+    }
+
+    #[test]
+    fn under_virtual_time_a_sleep_takes_no_real_time_but_counts_against_the_budget() {
+        let clock = Arc::new(AtomicU64::new(5_000_000_000));
+        let mut node = simulated_misbehave(&clock);
+        let started = Instant::now();
+        let mut out = Vec::new();
+        let sleep = r#"{"type":"sleep","ms":1500,"msg_id":2}"#;
+        node.on_message("c1", sleep, &mut out).unwrap();
+        // The guest saw its clock move on by the sleep; the host did not wait for it.
+        let r = reply(&out);
+        assert_eq!(r["type"], "sleep_ok", "{r}");
+        assert_eq!(r["slept_ms"], 1500, "{r}");
+        out.clear();
+        let sleep = r#"{"type":"sleep","ms":15000,"msg_id":3}"#;
+        let crash = node.on_message("c1", sleep, &mut out).unwrap_err();
+        assert_eq!(crash.kind, CrashKind::Blocked, "{crash}");
+        assert_eq!(crash.after, AfterCrash::Restarted);
+        assert_eq!(reply(&out)["code"], 13);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?} of real time",
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn sim_clock_moves_on_by_sleeps_and_never_back() {
         let global = Arc::new(AtomicU64::new(1000));
