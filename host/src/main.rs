@@ -52,7 +52,9 @@ enum Command {
     ///
     /// The cache lives in $GLOMERS_CACHE_DIR, else $XDG_CACHE_HOME/glomers, else
     /// ~/.cache/glomers; entries are keyed by the component's content hash and the
-    /// engine's version, so a rebuilt .wasm is recompiled and an old entry never reused.
+    /// engine's version, so a rebuilt .wasm is recompiled and an old entry never reused,
+    /// and sealed (the component's hash, the artifact's checksum), so an entry that is
+    /// corrupt or another component's is recompiled rather than run.
     #[command(long_about)]
     Compile {
         /// The component (.wasm) to compile.
