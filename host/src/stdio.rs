@@ -366,3 +366,40 @@ impl Timers {
         Some(id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn re_arming_far_timers_does_not_grow_the_heap_without_end() {
+        let mut timers = Timers::default();
+        let far = Instant::now() + Duration::from_secs(3600);
+        for i in 0..100_000u64 {
+            timers.set(i % 10, far + Duration::from_millis(i));
+        }
+        assert!(
+            timers.heap.len() <= 2 * 10 + 1024 + 1,
+            "{}",
+            timers.heap.len()
+        );
+        assert_eq!(timers.armed.len(), 10);
+        // The latest deadline of each id is the one that counts.
+        timers.drop_stale();
+        let Reverse((at, id, _)) = *timers.heap.peek().unwrap();
+        assert_eq!((at, id), (far + Duration::from_millis(99_990), 0));
+    }
+
+    #[test]
+    fn overlong_lines_are_reported_not_parsed() {
+        let mut batch = Vec::new();
+        let line = format!(
+            "{}\n{}",
+            "a".repeat(5000),
+            r#"{"src":"c1","body":{"type":"x"}}"#
+        );
+        split_lines(line.as_bytes(), 1024, &mut batch);
+        assert!(matches!(&batch[0], Incoming::Malformed(why) if why.contains("of 5000 bytes")));
+        assert!(matches!(&batch[1], Incoming::Message { src, .. } if src == "c1"));
+    }
+}
