@@ -128,7 +128,7 @@ impl InProcess {
             log_line(
                 &self.specs[node].log,
                 now,
-                &format!("the node crashed and was restarted: {crash}"),
+                &format!("the node crashed: {crash}"),
             );
             out.push(Output::Crashed {
                 node,

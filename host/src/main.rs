@@ -4,12 +4,14 @@
 //! Maelstrom-compatible harness; `host compile` fills the compiled-artifact cache.
 
 mod component;
+mod log;
 mod node;
 mod stdio;
 mod wasm_nodes;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -37,9 +39,11 @@ enum Command {
     /// and writes every message it sends as one JSON line on stdout. Arguments after the
     /// .wasm path (with or without a `--`) reach the guest as its command-line arguments.
     /// The guest gets no files, sockets or environment; its stdout and stderr go to stderr.
-    /// A guest that traps is reported with its backtrace, the request it was handling
-    /// gets error 13 (crash), and the node continues in a fresh instance that is replayed
-    /// its `init`, as a crashed process restarted.
+    /// A guest that traps is reported with its backtrace and the kind of trap, the request
+    /// it was handling gets error 13 (crash) and nothing else the call sent goes out, and
+    /// the node continues in a fresh instance that is replayed its `init`, as a crashed
+    /// process restarted. A node that crashes --max-crash-streak times in a row without
+    /// completing a call is given up on: the host says so and exits with status 1.
     #[command(long_about)]
     Run(RunArgs),
     /// Runs a Maelstrom workload against a node, with the built-in harness.
@@ -48,7 +52,9 @@ enum Command {
     ///
     /// The cache lives in $GLOMERS_CACHE_DIR, else $XDG_CACHE_HOME/glomers, else
     /// ~/.cache/glomers; entries are keyed by the component's content hash and the
-    /// engine's version, so a rebuilt .wasm is recompiled and an old entry never reused.
+    /// engine's version, so a rebuilt .wasm is recompiled and an old entry never reused,
+    /// and sealed (the component's hash, the artifact's checksum), so an entry that is
+    /// corrupt or another component's is recompiled rather than run.
     #[command(long_about)]
     Compile {
         /// The component (.wasm) to compile.
@@ -60,6 +66,10 @@ enum Command {
 pub struct RunArgs {
     #[command(flatten)]
     limits: Limits,
+    /// The longest line read from stdin, in bytes; a longer one is reported and skipped.
+    #[arg(long, default_value_t = 8 << 20, value_name = "BYTES",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=1 << 30))]
+    max_line_bytes: usize,
     /// The node's component, e.g. challenges/echo.wasm.
     wasm: PathBuf,
     /// Arguments for the guest (tuning knobs), e.g. `-- --batch-ms 300`.
@@ -76,15 +86,33 @@ pub struct TestArgs {
     limits: Limits,
 }
 
-/// Resource limits for each guest.
+/// Resource limits for each guest. Each has a range, so that a value that cannot
+/// work (zero, or one that overflows when turned into bytes) is refused up front.
 #[derive(clap::Parser, Clone, Debug)]
 pub struct Limits {
     /// The most memory a guest may use, in MiB; growing past it traps.
-    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    #[arg(long, default_value_t = 256, value_name = "MIB",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub max_memory_mb: usize,
-    /// How long one message or timer may run in the guest, in ms, before it is stopped.
-    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    /// How long one message or timer may run (or sleep) in the guest, in ms, before it
+    /// is stopped.
+    #[arg(long, default_value_t = 2000, value_name = "MS",
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub call_budget_ms: u64,
+    /// The most messages one message or timer may send; past it the call traps.
+    #[arg(long, default_value_t = 100_000, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+    pub max_sends_per_call: usize,
+    /// The most bytes (bodies and destinations) one message or timer may send; past it
+    /// the call traps.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..=1 << 30))]
+    pub max_send_bytes_per_call: usize,
+    /// Crashes in a row, with no call completing in between, after which a node is
+    /// given up on.
+    #[arg(long, default_value_t = 10, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_crash_streak: u32,
 }
 
 impl Limits {
@@ -98,12 +126,25 @@ impl Limits {
         if self.call_budget_ms != d.call_budget_ms {
             v.push(("--call-budget-ms".into(), self.call_budget_ms.to_string()));
         }
+        if self.max_sends_per_call != d.max_sends_per_call {
+            v.push(("--max-sends-per-call".into(), self.max_sends_per_call.to_string()));
+        }
+        if self.max_send_bytes_per_call != d.max_send_bytes_per_call {
+            let bytes = self.max_send_bytes_per_call.to_string();
+            v.push(("--max-send-bytes-per-call".into(), bytes));
+        }
+        if self.max_crash_streak != d.max_crash_streak {
+            v.push(("--max-crash-streak".into(), self.max_crash_streak.to_string()));
+        }
         v
     }
 
     pub fn apply(&self, options: &mut node::NodeOptions) {
         options.max_memory = self.max_memory_mb << 20;
         options.call_budget = Duration::from_millis(self.call_budget_ms);
+        options.max_sends_per_call = self.max_sends_per_call;
+        options.max_send_bytes_per_call = self.max_send_bytes_per_call;
+        options.max_crash_streak = self.max_crash_streak;
     }
 }
 
@@ -123,8 +164,13 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
+        // The node itself failed for good, not the host: Maelstrom sees it as a crash.
+        Err(e) if e.downcast_ref::<node::GaveUp>().is_some() => {
+            log::elog!("host: {e:#}");
+            ExitCode::from(1)
+        }
         Err(e) => {
-            eprintln!("host: {e:#}");
+            log::elog!("host: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -138,7 +184,7 @@ fn run(args: RunArgs) -> Result<()> {
     };
     args.limits.apply(&mut options);
     let node = node::Node::new(&loaded, options)?;
-    stdio::serve(node)
+    stdio::serve(node, args.max_line_bytes)
 }
 
 /// Maelstrom may pass a bare `--` before the guest's arguments; the guest never sees it.
@@ -167,7 +213,8 @@ fn test(args: TestArgs) -> Result<i32> {
 fn compile(wasm: &[PathBuf]) -> Result<()> {
     for w in wasm {
         let artifact = component::precompile(w)?;
-        println!("{}", artifact.display());
+        // An error, not a panic, if stdout is gone.
+        writeln!(std::io::stdout(), "{}", artifact.display())?;
     }
     Ok(())
 }

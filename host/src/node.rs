@@ -3,34 +3,55 @@
 //! time, `host test` on virtual time) go through here, so a guest behaves, fails and
 //! restarts the same way under Maelstrom and under the harness.
 //!
-//! Policy for a guest that traps (a panic, running past its time budget, growing
-//! past its memory limit): the trap is reported with its wasm backtrace, the request
-//! being handled is answered with error 13 (crash), and the node continues in a fresh
-//! instance that is replayed the original `init`, as a crashed process that restarts.
+//! Policy for a guest that misbehaves (README, "When a node misbehaves"):
+//! - A call is all or nothing: what a guest asks for (sends, timers) takes effect when
+//!   the call returns, so a call that crashes has no effect at all. A request is
+//!   answered by the guest or, when the call crashed, by one error 13, never both.
+//! - A call is bounded in time (the budget, which also covers time blocked in a sleep
+//!   or poll: a wait longer than what is left of the budget traps at once), in memory
+//!   (the limiter) and in what it may emit (sends and bytes; past them it traps).
+//! - A crash is reported by its kind (panic, budget, blocked, memory limit, stack
+//!   overflow, out-of-bounds access, flood), and the node continues in a fresh
+//!   instance that is replayed the original `init`, as a crashed process restarts.
+//! - Crash loops: if the restart itself fails (the replayed `init` traps), the node is
+//!   down and retried at the first event after a doubling back-off; requests meanwhile
+//!   get error 11 (not performed). After `max_crash_streak` crashes in a row with no
+//!   call completing in between, the node gives up for good (`AfterCrash::GaveUp`):
+//!   later events are ignored and the driver should stop the node.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use serde::de::IgnoredAny;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::{ResourceLimiter, Store};
+use wasmtime_wasi::clocks::WasiClocksView;
+use wasmtime_wasi::p2::bindings::clocks::monotonic_clock;
+use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
 use crate::component::{engine, Loaded, EPOCH_TICK};
+use crate::log::snippet;
 
 mod bindings {
-    wasmtime::component::bindgen!({ path: "../wit", world: "node" });
+    // Trappable, so that `send` can stop a guest that floods the host.
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "node",
+        imports: { default: trappable },
+    });
 }
 pub use bindings::NodePre as NodeBindingsPre;
 
 /// What a node asked of the host during one call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// A message to `dest`; `body` is a JSON object text.
+    /// A message to `dest`; `body` is a JSON object text on one line.
     Send {
         dest: String,
         body: String,
@@ -42,7 +63,7 @@ pub enum Effect {
     CancelTimer {
         id: u64,
     },
-    /// The node restarted after a trap: every timer it had armed is gone.
+    /// The node's instance was discarded after a trap: every timer it had armed is gone.
     Restarted,
 }
 
@@ -72,8 +93,14 @@ pub struct NodeOptions {
     pub logs: Logs,
     /// The most linear memory the guest may grow to.
     pub max_memory: usize,
-    /// How long one call into the guest may run before it is stopped.
+    /// How long one call into the guest may run (or wait) before it is stopped.
     pub call_budget: Duration,
+    /// The most messages one call may send.
+    pub max_sends_per_call: usize,
+    /// The most bytes (destinations and bodies) one call may send.
+    pub max_send_bytes_per_call: usize,
+    /// Crashes in a row, with no call completing in between, before the node gives up.
+    pub max_crash_streak: u32,
 }
 
 impl Default for NodeOptions {
@@ -84,51 +111,155 @@ impl Default for NodeOptions {
             logs: Logs::Inherit,
             max_memory: 256 << 20,
             call_budget: Duration::from_secs(2),
+            max_sends_per_call: 100_000,
+            max_send_bytes_per_call: 64 << 20,
+            max_crash_streak: 10,
         }
     }
 }
 
-pub struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limits: StoreLimits,
-    effects: Vec<Effect>,
+/// Timer operations one call may make: each is a few bytes in the host, so this only
+/// stops a guest that arms timers in an endless loop from eating the host's memory.
+const MAX_TIMER_OPS_PER_CALL: usize = 1_000_000;
+/// Table elements a guest may grow to (its function tables are host memory).
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+/// The first wait before retrying a node whose restart failed; it doubles each time.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Why the host stopped a call: the faults it detects itself (wasm traps are
+/// `wasmtime::Trap`s). Each becomes the call's error, so the crash names it.
+#[derive(Debug)]
+pub enum GuestFault {
+    /// A sleep or poll longer than what was left of the call's budget.
+    Blocked {
+        wait: Duration,
+        left: Duration,
+    },
+    TooManySends {
+        limit: usize,
+    },
+    TooManySendBytes {
+        limit: usize,
+    },
+    TooManyTimerOps {
+        limit: usize,
+    },
+    /// Growing linear memory past the limit.
+    MemoryLimit {
+        desired: usize,
+    },
+    TableLimit {
+        desired: usize,
+    },
 }
 
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
+impl std::fmt::Display for GuestFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuestFault::Blocked { wait, left } => write!(
+                f,
+                "it asked to wait {} ms with {} ms of its budget left",
+                wait.as_millis(),
+                left.as_millis()
+            ),
+            GuestFault::TooManySends { limit } => {
+                write!(f, "it sent more than {limit} messages in one call")
+            }
+            GuestFault::TooManySendBytes { limit } => {
+                write!(f, "it sent more than {limit} bytes in one call")
+            }
+            GuestFault::TooManyTimerOps { limit } => {
+                write!(
+                    f,
+                    "it set or cancelled timers more than {limit} times in one call"
+                )
+            }
+            GuestFault::MemoryLimit { desired } => {
+                write!(f, "it tried to grow its memory to {} MiB", desired >> 20)
+            }
+            GuestFault::TableLimit { desired } => {
+                write!(f, "it tried to grow a table to {desired} elements")
+            }
         }
     }
 }
 
-impl bindings::glomers::node::host::Host for HostState {
-    fn send(&mut self, dest: String, body: String) {
-        let trimmed = body.trim_start();
-        if !trimmed.starts_with('{') || serde_json::from_str::<IgnoredAny>(&body).is_err() {
-            eprintln!("host: dropped a send to {dest}: the body is not a JSON object: {body}");
-            return;
+impl std::error::Error for GuestFault {}
+
+/// What kind of failure a crash was, for reports and for drivers that count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashKind {
+    /// A panic or abort (wasm `unreachable`).
+    Panic,
+    /// Ran past the call budget.
+    Budget,
+    /// Asked to sleep or poll past the call budget.
+    Blocked,
+    /// Grew past the memory (or table) limit.
+    MemoryLimit,
+    StackOverflow,
+    /// Read or wrote outside its linear memory (or a table).
+    OutOfBounds,
+    /// Sent (or armed timers) past what one call may.
+    Flood,
+    /// Another wasm trap (division by zero, a bad indirect call, ...).
+    Trap(wasmtime::Trap),
+    /// Not a trap: e.g. the instance could not be created.
+    Other,
+}
+
+/// A short name, for reports.
+impl std::fmt::Display for CrashKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CrashKind::Panic => f.write_str("panic"),
+            CrashKind::Budget => f.write_str("over its time budget"),
+            CrashKind::Blocked => f.write_str("blocked"),
+            CrashKind::MemoryLimit => f.write_str("over its memory limit"),
+            CrashKind::StackOverflow => f.write_str("stack overflow"),
+            CrashKind::OutOfBounds => f.write_str("out-of-bounds access"),
+            CrashKind::Flood => f.write_str("flood"),
+            CrashKind::Trap(trap) => write!(f, "trap: {trap}"),
+            CrashKind::Other => f.write_str("failure"),
         }
-        self.effects.push(Effect::Send { dest, body });
-    }
-    fn set_timer(&mut self, id: u64, delay_ms: u64) {
-        self.effects.push(Effect::SetTimer { id, delay_ms });
-    }
-    fn cancel_timer(&mut self, id: u64) {
-        self.effects.push(Effect::CancelTimer { id });
     }
 }
 
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    bindings::Node::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
+/// What became of a node after a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCrash {
+    /// Running again in a fresh instance.
+    Restarted,
+    /// The restart failed; it is retried at the first event after `retry_in`, and
+    /// requests until then are answered with error 11.
+    Down { retry_in: Duration },
+    /// Too many crashes in a row: the node is dead and ignores every later event.
+    GaveUp { crashes: u32 },
 }
 
-/// A guest call that trapped; the node has already restarted.
+/// A guest call that crashed, and what became of the node.
 #[derive(Debug)]
 pub struct Crash {
+    pub kind: CrashKind,
     pub error: anyhow::Error,
+    pub after: AfterCrash,
+}
+
+impl Crash {
+    /// "restarted", "down ..." or "gave up ...", to follow "the node crashed and".
+    pub fn outcome(&self) -> String {
+        match self.after {
+            AfterCrash::Restarted => "was restarted".into(),
+            AfterCrash::Down { retry_in } => format!(
+                "could not restart (it is down; retried at the first event after {} ms)",
+                retry_in.as_millis()
+            ),
+            AfterCrash::GaveUp { crashes } => {
+                format!("is given up on: {crashes} crashes in a row without completing a call")
+            }
+        }
+    }
 }
 
 /// The cause, then the wasm backtrace and trap, one per line (no host stack).
@@ -144,6 +275,318 @@ impl std::fmt::Display for Crash {
     }
 }
 
+/// The error a driver stops with when a node gave up (`host run` exits with status 1).
+#[derive(Debug)]
+pub struct GaveUp {
+    pub crashes: u32,
+}
+
+impl std::fmt::Display for GaveUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "giving up on the node: it crashed {} times in a row without completing a call \
+             (the crashes are reported above)",
+            self.crashes
+        )
+    }
+}
+
+impl std::error::Error for GaveUp {}
+
+/// Where a node's output and the host's notes about it go. A write that fails is
+/// dropped: a guest must never crash, nor the host stop, because a log reader left.
+#[derive(Clone)]
+pub struct Sink(Option<Arc<Mutex<Box<dyn Write + Send>>>>);
+
+impl Sink {
+    fn open(logs: &Logs) -> Result<Sink> {
+        Ok(Sink(match logs {
+            Logs::Inherit => Some(Arc::new(Mutex::new(Box::new(std::io::stderr())))),
+            Logs::Discard => None,
+            Logs::File(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
+                Some(Arc::new(Mutex::new(Box::new(file))))
+            }
+        }))
+    }
+
+    fn write(&self, bytes: &[u8]) {
+        if let Some(w) = &self.0 {
+            let mut w = w.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _ = w.write_all(bytes);
+        }
+    }
+
+    fn line(&self, args: std::fmt::Arguments) {
+        let mut text = args.to_string();
+        text.push('\n');
+        self.write(text.as_bytes());
+    }
+}
+
+impl wasmtime_wasi::cli::IsTerminal for Sink {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for Sink {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl OutputStream for Sink {
+    fn write(&mut self, bytes: bytes::Bytes) -> StreamResult<()> {
+        Sink::write(self, &bytes);
+        Ok(())
+    }
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 << 10)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for Sink {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for Sink {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        Sink::write(&self, buf);
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// What the current call has used of its allowances.
+struct CallState {
+    started: Instant,
+    budget: Duration,
+    /// Virtual time slept in this call (simulations only: a sleep there takes no
+    /// real time, so it is counted here against the budget instead).
+    slept: Duration,
+    sends: usize,
+    send_bytes: usize,
+    timer_ops: usize,
+}
+
+impl CallState {
+    fn new(budget: Duration) -> CallState {
+        CallState {
+            started: Instant::now(),
+            budget,
+            slept: Duration::ZERO,
+            sends: 0,
+            send_bytes: 0,
+            timer_ops: 0,
+        }
+    }
+}
+
+/// The guest's memory and table limits; a refusal is a typed fault, so the crash
+/// report can say "memory limit" by kind rather than by the words of an error.
+struct Limiter {
+    max_memory: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            return Err(GuestFault::MemoryLimit { desired }.into());
+        }
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            return Err(GuestFault::TableLimit { desired }.into());
+        }
+        Ok(maximum.is_none_or(|max| desired <= max))
+    }
+}
+
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+    effects: Vec<Effect>,
+    call: CallState,
+    max_sends: usize,
+    max_send_bytes: usize,
+    log: Sink,
+    /// The node's view of virtual time, in simulations.
+    sim: Option<Arc<SimClock>>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl bindings::glomers::node::host::Host for HostState {
+    fn send(&mut self, dest: String, mut body: String) -> wasmtime::Result<()> {
+        // Counted before anything is kept, so a flood of bad sends is stopped too.
+        self.call.sends += 1;
+        self.call.send_bytes = self.call.send_bytes.saturating_add(dest.len() + body.len());
+        if self.call.sends > self.max_sends {
+            return Err(GuestFault::TooManySends {
+                limit: self.max_sends,
+            }
+            .into());
+        }
+        if self.call.send_bytes > self.max_send_bytes {
+            return Err(GuestFault::TooManySendBytes {
+                limit: self.max_send_bytes,
+            }
+            .into());
+        }
+        let trimmed = body.trim_start();
+        if !trimmed.starts_with('{') || serde_json::from_str::<IgnoredAny>(&body).is_err() {
+            self.log.line(format_args!(
+                "host: dropped a send to {}: the body is not a JSON object: {}",
+                snippet(&dest),
+                snippet(&body)
+            ));
+            return Ok(());
+        }
+        // Maelstrom reads one message per line. A valid JSON text has no raw line
+        // breaks inside strings, so any here are whitespace between tokens: blanking
+        // them keeps the message on one line and its meaning unchanged.
+        if memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_some() {
+            body = body.replace(['\n', '\r'], " ");
+        }
+        self.effects.push(Effect::Send { dest, body });
+        Ok(())
+    }
+    fn set_timer(&mut self, id: u64, delay_ms: u64) -> wasmtime::Result<()> {
+        self.count_timer_op()?;
+        self.effects.push(Effect::SetTimer { id, delay_ms });
+        Ok(())
+    }
+    fn cancel_timer(&mut self, id: u64) -> wasmtime::Result<()> {
+        self.count_timer_op()?;
+        self.effects.push(Effect::CancelTimer { id });
+        Ok(())
+    }
+}
+
+impl HostState {
+    fn count_timer_op(&mut self) -> wasmtime::Result<()> {
+        self.call.timer_ops += 1;
+        if self.call.timer_ops > MAX_TIMER_OPS_PER_CALL {
+            return Err(GuestFault::TooManyTimerOps {
+                limit: MAX_TIMER_OPS_PER_CALL,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// A pollable that is ready `nanos` from now, if the call's budget allows the wait.
+    /// Real time: the wait really happens and counts against the budget as the epoch
+    /// keeps ticking. Virtual time: it is ready at once, the node's clock moves on by
+    /// the wait, and the wait counts against the budget, so a sleeping guest never
+    /// stalls a simulation in real time and fails the same way under both.
+    fn subscribe(&mut self, nanos: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        let wait = Duration::from_nanos(nanos);
+        let used = self.call.started.elapsed() + self.call.slept;
+        let left = self.call.budget.saturating_sub(used);
+        if wait > left {
+            return Err(GuestFault::Blocked { wait, left }.into());
+        }
+        match &self.sim {
+            Some(clock) => {
+                clock.advance(nanos);
+                self.call.slept += wait;
+                monotonic_clock::Host::subscribe_duration(&mut self.clocks(), 0)
+            }
+            None => monotonic_clock::Host::subscribe_duration(&mut self.clocks(), nanos),
+        }
+    }
+}
+
+/// `wasi:clocks/monotonic-clock` with the waits bounded by the call budget (WASI's own
+/// would block the host for as long as the guest asks, out of the budget's reach).
+impl monotonic_clock::Host for HostState {
+    fn now(&mut self) -> wasmtime::Result<monotonic_clock::Instant> {
+        monotonic_clock::Host::now(&mut self.clocks())
+    }
+    fn resolution(&mut self) -> wasmtime::Result<monotonic_clock::Duration> {
+        monotonic_clock::Host::resolution(&mut self.clocks())
+    }
+    fn subscribe_instant(
+        &mut self,
+        when: monotonic_clock::Instant,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        let now = monotonic_clock::Host::now(&mut self.clocks())?;
+        self.subscribe(when.saturating_sub(now))
+    }
+    fn subscribe_duration(
+        &mut self,
+        duration: monotonic_clock::Duration,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
+        self.subscribe(duration)
+    }
+}
+
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    bindings::Node::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    // Replaces the monotonic clock WASI's linker functions just defined.
+    linker.allow_shadowing(true);
+    monotonic_clock::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// Whether the node can take events.
+enum State {
+    Up,
+    /// The last restart failed; retry at the first event at or after `retry_at`.
+    Down {
+        retry_at: Duration,
+    },
+    GaveUp,
+}
+
 /// One running node.
 pub struct Node {
     loaded: Loaded,
@@ -154,11 +597,18 @@ pub struct Node {
     init: Option<(String, String)>,
     id: Option<String>,
     crashes: u64,
+    /// Crashes since the last call that completed.
+    streak: u32,
+    state: State,
+    log: Sink,
+    /// When the node started, for back-off on real time.
+    born: Instant,
 }
 
 impl Node {
     pub fn new(loaded: &Loaded, options: NodeOptions) -> Result<Node> {
-        let (store, instance) = instantiate(loaded, &options, 0)?;
+        let log = Sink::open(&options.logs)?;
+        let (store, instance) = instantiate(loaded, &options, &log, 0)?;
         Ok(Node {
             loaded: loaded.clone(),
             options,
@@ -167,6 +617,10 @@ impl Node {
             init: None,
             id: None,
             crashes: 0,
+            streak: 0,
+            state: State::Up,
+            log,
+            born: Instant::now(),
         })
     }
 
@@ -175,9 +629,14 @@ impl Node {
         self.id.as_deref()
     }
 
-    /// How many times the guest trapped and was restarted.
+    /// How many times the guest crashed (including restarts that failed).
     pub fn crashes(&self) -> u64 {
         self.crashes
+    }
+
+    /// True once the node has given up after a crash loop: it ignores every event.
+    pub fn gave_up(&self) -> bool {
+        matches!(self.state, State::GaveUp)
     }
 
     /// Delivers a message; what the node did is appended to `out`.
@@ -190,6 +649,22 @@ impl Node {
         if self.init.is_none() {
             self.learn_init(src, body);
         }
+        let was_dead = self.gave_up();
+        let ready = self.ready(out);
+        if !matches!(ready, Ok(true)) {
+            // Not performed, and it never will be: a definite error, unlike a crash's 13.
+            // A node that had given up is dead and answers nothing, as a dead process.
+            if !was_dead {
+                let text = "the node is down after crashing; it is retried after a back-off";
+                if let Some(reply) = error_reply(body, 11, text) {
+                    out.push(Effect::Send {
+                        dest: src.to_string(),
+                        body: reply,
+                    });
+                }
+            }
+            return ready.map(|_| ());
+        }
         self.arm();
         let r = self.instance.call_on_message(&mut self.store, src, body);
         self.finish(r, out, Some((src, body)))
@@ -197,9 +672,29 @@ impl Node {
 
     /// Fires timer `id`; what the node did is appended to `out`.
     pub fn on_timer(&mut self, id: u64, out: &mut Vec<Effect>) -> Result<(), Crash> {
+        if !self.ready(out)? {
+            return Ok(());
+        }
         self.arm();
         let r = self.instance.call_on_timer(&mut self.store, id);
         self.finish(r, out, None)
+    }
+
+    /// Whether an event can be delivered: the node is up, or down and due for a retry
+    /// that succeeds. A retry that fails is a crash of its own.
+    fn ready(&mut self, out: &mut Vec<Effect>) -> Result<bool, Crash> {
+        match self.state {
+            State::Up => Ok(true),
+            State::GaveUp => Ok(false),
+            State::Down { retry_at } if self.now() < retry_at => Ok(false),
+            State::Down { .. } => match self.restart(out) {
+                Ok(()) => {
+                    self.state = State::Up;
+                    Ok(true)
+                }
+                Err((kind, error)) => Err(self.crashed(kind, error, false)),
+            },
+        }
     }
 
     fn learn_init(&mut self, src: &str, body: &str) {
@@ -217,9 +712,21 @@ impl Node {
         }
     }
 
+    /// Starts a call's allowances afresh.
     fn arm(&mut self) {
         let ticks = self.options.call_budget.as_millis() as u64 / EPOCH_TICK.as_millis() as u64;
         self.store.set_epoch_deadline(ticks.max(1) + 1);
+        self.store.data_mut().call = CallState::new(self.options.call_budget);
+    }
+
+    /// The node's clock, for back-off: real or virtual, as its environment is.
+    fn now(&self) -> Duration {
+        match &self.options.environment {
+            Environment::Real => self.born.elapsed(),
+            Environment::Simulated { clock, .. } => {
+                Duration::from_nanos(clock.load(Ordering::Relaxed))
+            }
+        }
     }
 
     fn finish(
@@ -228,40 +735,81 @@ impl Node {
         out: &mut Vec<Effect>,
         request: Option<(&str, &str)>,
     ) -> Result<(), Crash> {
-        // What the guest did before a trap already happened, as in a real crash.
-        out.append(&mut self.store.data_mut().effects);
-        let Err(error) = r else { return Ok(()) };
-        self.crashes += 1;
-        let error = describe_trap(error, &self.options);
+        let Err(error) = r else {
+            out.append(&mut self.store.data_mut().effects);
+            self.streak = 0;
+            return Ok(());
+        };
+        // A crashed call has no effect: its sends (an init_ok, say) would otherwise
+        // go out beside the error 13 below, and its flood would reach the driver.
+        self.store.data_mut().effects.clear();
+        let (kind, error) = describe(error, &self.options);
         if let Some((src, body)) = request {
-            if let Some(reply) = crash_reply(body, &error) {
+            let text = format!("node crashed: {error}");
+            if let Some(reply) = error_reply(body, 13, &text) {
                 out.push(Effect::Send {
                     dest: src.to_string(),
                     body: reply,
                 });
             }
         }
-        if let Err(e) = self.restart(out) {
-            return Err(Crash {
-                error: error.context(format!("and the node could not restart: {e:#}")),
-            });
+        out.push(Effect::Restarted);
+        let mut crash = self.crashed(kind, error, true);
+        if crash.after == AfterCrash::Restarted {
+            if let Err((kind, e)) = self.restart(out) {
+                // The crash that matters now is the restart's; the first is its context.
+                let first = crash.error;
+                crash = self.crashed(kind, e, false);
+                crash.error = crash
+                    .error
+                    .context(format!("after the call crashed: {first}"));
+            }
         }
-        Err(Crash { error })
+        Err(crash)
     }
 
-    fn restart(&mut self, out: &mut Vec<Effect>) -> Result<()> {
+    /// Counts a crash and decides what becomes of the node. `restart_next`: the caller
+    /// is about to restart it (the node stays up if that works).
+    fn crashed(&mut self, kind: CrashKind, error: anyhow::Error, restart_next: bool) -> Crash {
+        self.crashes += 1;
+        self.streak += 1;
+        let after = if self.streak >= self.options.max_crash_streak {
+            self.state = State::GaveUp;
+            AfterCrash::GaveUp {
+                crashes: self.streak,
+            }
+        } else if restart_next {
+            AfterCrash::Restarted
+        } else {
+            let retry_in = backoff(self.streak);
+            self.state = State::Down {
+                retry_at: self.now() + retry_in,
+            };
+            AfterCrash::Down { retry_in }
+        };
+        Crash { kind, error, after }
+    }
+
+    /// A fresh instance, replayed the original `init`.
+    fn restart(&mut self, out: &mut Vec<Effect>) -> Result<(), (CrashKind, anyhow::Error)> {
         // A restarted process draws new random numbers, even on a seeded simulation.
-        let (store, instance) = instantiate(&self.loaded, &self.options, self.crashes)?;
+        let (store, instance) =
+            instantiate(&self.loaded, &self.options, &self.log, self.crashes)
+                .map_err(|e| (CrashKind::Other, e.context("the node could not restart")))?;
         self.store = store;
         self.instance = instance;
-        out.push(Effect::Restarted);
         if let Some((src, body)) = self.init.clone() {
             self.arm();
-            self.instance
-                .call_on_message(&mut self.store, &src, &body)
-                .map_err(|e| anyhow!("replaying init trapped: {e:?}"))?;
-            // The init_ok was sent long ago; keep only the timers the node armed.
+            let r = self.instance.call_on_message(&mut self.store, &src, &body);
             let effects = std::mem::take(&mut self.store.data_mut().effects);
+            if let Err(e) = r {
+                let (kind, error) = describe(e, &self.options);
+                return Err((
+                    kind,
+                    error.context("replaying init to the restarted node crashed"),
+                ));
+            }
+            // The init_ok was sent long ago; keep only the timers the node armed.
             out.extend(
                 effects
                     .into_iter()
@@ -272,35 +820,73 @@ impl Node {
     }
 }
 
-fn describe_trap(error: wasmtime::Error, options: &NodeOptions) -> anyhow::Error {
-    let trap = error.downcast_ref::<wasmtime::Trap>().copied();
-    let error = anyhow::Error::from(error);
-    match trap.as_ref() {
-        Some(wasmtime::Trap::Interrupt) => error.context(format!(
-            "the guest ran longer than its {} ms budget for one call (a loop?)",
-            options.call_budget.as_millis()
-        )),
-        Some(wasmtime::Trap::UnreachableCodeReached) => {
-            error.context("the guest panicked or aborted (its stderr may say why)")
-        }
-        _ if format!("{error:?}").contains("memory") => error.context(format!(
-            "the guest failed to stay within its {} MiB memory limit",
-            options.max_memory >> 20
-        )),
-        _ => error.context("the guest trapped"),
-    }
+/// 100 ms, 200 ms, ... up to 5 s, by how many crashes in a row there have been.
+fn backoff(streak: u32) -> Duration {
+    let doublings = streak.saturating_sub(2).min(16);
+    (FIRST_BACKOFF * (1u32 << doublings)).min(MAX_BACKOFF)
 }
 
-/// An error 13 reply to a request that crashed the node, if it was a request.
-fn crash_reply(body: &str, error: &anyhow::Error) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    let msg_id = v.get("msg_id")?.as_u64()?;
-    if v.get("in_reply_to").is_some() {
+/// The kind of a failed call and its error, said in words.
+fn describe(error: wasmtime::Error, options: &NodeOptions) -> (CrashKind, anyhow::Error) {
+    let fault = error.downcast_ref::<GuestFault>().map(|f| match f {
+        GuestFault::Blocked { .. } => CrashKind::Blocked,
+        GuestFault::TooManySends { .. }
+        | GuestFault::TooManySendBytes { .. }
+        | GuestFault::TooManyTimerOps { .. } => CrashKind::Flood,
+        GuestFault::MemoryLimit { .. } | GuestFault::TableLimit { .. } => CrashKind::MemoryLimit,
+    });
+    let kind = fault.unwrap_or_else(|| match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::UnreachableCodeReached) => CrashKind::Panic,
+        Some(wasmtime::Trap::Interrupt) => CrashKind::Budget,
+        Some(wasmtime::Trap::StackOverflow) => CrashKind::StackOverflow,
+        Some(wasmtime::Trap::MemoryOutOfBounds | wasmtime::Trap::TableOutOfBounds) => {
+            CrashKind::OutOfBounds
+        }
+        Some(trap) => CrashKind::Trap(*trap),
+        None => CrashKind::Other,
+    });
+    let budget = options.call_budget.as_millis();
+    let what = match kind {
+        CrashKind::Panic => "the guest panicked or aborted (its stderr may say why)".to_string(),
+        CrashKind::Budget => {
+            format!("the guest ran longer than its {budget} ms budget for one call (a loop?)")
+        }
+        CrashKind::Blocked => format!(
+            "the guest blocked in a sleep or poll past its {budget} ms budget for one call \
+             (use timers to wait)"
+        ),
+        CrashKind::MemoryLimit => format!(
+            "the guest failed to stay within its {} MiB memory limit",
+            options.max_memory >> 20
+        ),
+        CrashKind::StackOverflow => {
+            "the guest overflowed its stack (unbounded recursion?)".to_string()
+        }
+        CrashKind::OutOfBounds => "the guest accessed memory out of bounds".to_string(),
+        CrashKind::Flood => format!(
+            "the guest emitted more than one call may (at most {} messages and {} bytes)",
+            options.max_sends_per_call, options.max_send_bytes_per_call
+        ),
+        CrashKind::Trap(trap) => format!("the guest trapped: {trap}"),
+        CrashKind::Other => "the guest failed".to_string(),
+    };
+    (kind, anyhow::Error::from(error).context(what))
+}
+
+/// An error reply to `body` if it was a request (it has a msg_id and answers nothing).
+fn error_reply(body: &str, code: u32, text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        msg_id: Option<u64>,
+        in_reply_to: Option<IgnoredAny>,
+    }
+    let head: Head = serde_json::from_str(body).ok()?;
+    if head.in_reply_to.is_some() {
         return None;
     }
-    let text = format!("node crashed: {error}");
+    let msg_id = head.msg_id?;
     Some(
-        serde_json::json!({"type": "error", "code": 13, "text": text, "in_reply_to": msg_id})
+        serde_json::json!({"type": "error", "code": code, "text": text, "in_reply_to": msg_id})
             .to_string(),
     )
 }
@@ -309,6 +895,7 @@ fn crash_reply(body: &str, error: &anyhow::Error) -> Option<String> {
 fn instantiate(
     loaded: &Loaded,
     options: &NodeOptions,
+    log: &Sink,
     incarnation: u64,
 ) -> Result<(Store<HostState>, bindings::Node)> {
     let mut wasi = WasiCtxBuilder::new();
@@ -322,49 +909,66 @@ fn instantiate(
         .args(&options.args)
         .allow_tcp(false)
         .allow_udp(false)
-        .allow_ip_name_lookup(false);
-    match &options.logs {
-        Logs::Inherit => {
-            wasi.stderr(std::io::stderr()).stdout(std::io::stderr());
-        }
-        Logs::Discard => {}
-        Logs::File(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            let out = wasmtime_wasi::cli::OutputFile::new(file.try_clone()?);
-            wasi.stderr(wasmtime_wasi::cli::OutputFile::new(file))
-                .stdout(out);
-        }
-    }
+        .allow_ip_name_lookup(false)
+        .stderr(log.clone())
+        .stdout(log.clone());
+    let mut sim = None;
     if let Environment::Simulated { clock, seed } = &options.environment {
         let seed = seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let clock = Arc::new(SimClock {
+            global: clock.clone(),
+            floor: AtomicU64::new(0),
+        });
         wasi.wall_clock(SimWallClock(clock.clone()))
             .monotonic_clock(SimMonotonicClock(clock.clone()))
             .secure_random(SplitMix(seed))
             .insecure_random(SplitMix(seed.wrapping_add(1)))
             .insecure_random_seed(u128::from(seed));
+        sim = Some(clock);
     }
     let state = HostState {
         wasi: wasi.build(),
         table: ResourceTable::new(),
-        limits: StoreLimitsBuilder::new()
-            .memory_size(options.max_memory)
-            .trap_on_grow_failure(true)
-            .build(),
+        limiter: Limiter {
+            max_memory: options.max_memory,
+        },
         effects: Vec::new(),
+        call: CallState::new(options.call_budget),
+        max_sends: options.max_sends_per_call,
+        max_send_bytes: options.max_send_bytes_per_call,
+        log: log.clone(),
+        sim,
     };
     let mut store = Store::new(engine(), state);
-    store.limiter(|s| &mut s.limits);
+    store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_trap();
     store.set_epoch_deadline(u64::MAX / 2);
     let instance = loaded.pre.instantiate(&mut store)?;
     Ok((store, instance))
 }
 
+/// A node's view of virtual time: the simulation's clock, or later if the node slept
+/// during the current call (virtual time does not pass during a call, but a guest that
+/// slept must see its clock move on, and never go back).
+struct SimClock {
+    global: Arc<AtomicU64>,
+    floor: AtomicU64,
+}
+
+impl SimClock {
+    fn now(&self) -> u64 {
+        self.global
+            .load(Ordering::Relaxed)
+            .max(self.floor.load(Ordering::Relaxed))
+    }
+    fn advance(&self, nanos: u64) {
+        self.floor
+            .fetch_max(self.now().saturating_add(nanos), Ordering::Relaxed);
+    }
+}
+
 /// Virtual wall time: a fixed date plus the simulation's clock.
-struct SimWallClock(Arc<AtomicU64>);
+struct SimWallClock(Arc<SimClock>);
 /// 2025-01-01T00:00:00Z, so guests that print dates see a plausible one.
 const SIM_EPOCH_SECS: u64 = 1_735_689_600;
 
@@ -373,18 +977,18 @@ impl HostWallClock for SimWallClock {
         Duration::from_nanos(1)
     }
     fn now(&self) -> Duration {
-        Duration::from_secs(SIM_EPOCH_SECS) + Duration::from_nanos(self.0.load(Ordering::Relaxed))
+        Duration::from_secs(SIM_EPOCH_SECS) + Duration::from_nanos(self.0.now())
     }
 }
 
-struct SimMonotonicClock(Arc<AtomicU64>);
+struct SimMonotonicClock(Arc<SimClock>);
 
 impl HostMonotonicClock for SimMonotonicClock {
     fn resolution(&self) -> u64 {
         1
     }
     fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.now()
     }
 }
 
@@ -409,5 +1013,107 @@ impl rand::TryRng for SplitMix {
             chunk.copy_from_slice(&v[..chunk.len()]);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_replies_go_to_requests_only() {
+        let r = error_reply(r#"{"type":"x","msg_id":4}"#, 13, "t").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&r).unwrap();
+        assert_eq!(v["in_reply_to"], 4);
+        assert_eq!(v["code"], 13);
+        assert!(error_reply(r#"{"type":"x_ok","msg_id":4,"in_reply_to":2}"#, 13, "t").is_none());
+        assert!(error_reply(r#"{"type":"x"}"#, 13, "t").is_none());
+        assert!(error_reply("not json", 13, "t").is_none());
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_first_failed_restart_and_is_capped() {
+        assert_eq!(backoff(2), Duration::from_millis(100));
+        assert_eq!(backoff(3), Duration::from_millis(200));
+        assert_eq!(backoff(4), Duration::from_millis(400));
+        assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+
+    /// The misbehave fixture, on virtual time (`make fixtures` builds it).
+    fn simulated_misbehave(clock: &Arc<AtomicU64>) -> Node {
+        let wasm = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/wasm32-wasip2/guest/misbehave.wasm");
+        assert!(
+            wasm.is_file(),
+            "{} is missing: run `make fixtures`",
+            wasm.display()
+        );
+        let loaded = crate::component::load(&wasm).unwrap();
+        let options = NodeOptions {
+            environment: Environment::Simulated {
+                clock: clock.clone(),
+                seed: 1,
+            },
+            logs: Logs::Discard,
+            ..Default::default()
+        };
+        let mut node = Node::new(&loaded, options).unwrap();
+        let init = r#"{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}"#;
+        node.on_message("c0", init, &mut Vec::new()).unwrap();
+        node
+    }
+
+    /// The one message among `out`.
+    fn reply(out: &[Effect]) -> serde_json::Value {
+        let sends: Vec<&String> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { body, .. } => Some(body),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sends.len(), 1, "{out:?}");
+        serde_json::from_str(sends[0]).unwrap()
+    }
+
+    #[test]
+    fn under_virtual_time_a_sleep_takes_no_real_time_but_counts_against_the_budget() {
+        let clock = Arc::new(AtomicU64::new(5_000_000_000));
+        let mut node = simulated_misbehave(&clock);
+        let started = Instant::now();
+        let mut out = Vec::new();
+        let sleep = r#"{"type":"sleep","ms":1500,"msg_id":2}"#;
+        node.on_message("c1", sleep, &mut out).unwrap();
+        // The guest saw its clock move on by the sleep; the host did not wait for it.
+        let r = reply(&out);
+        assert_eq!(r["type"], "sleep_ok", "{r}");
+        assert_eq!(r["slept_ms"], 1500, "{r}");
+        out.clear();
+        let sleep = r#"{"type":"sleep","ms":15000,"msg_id":3}"#;
+        let crash = node.on_message("c1", sleep, &mut out).unwrap_err();
+        assert_eq!(crash.kind, CrashKind::Blocked, "{crash}");
+        assert_eq!(crash.after, AfterCrash::Restarted);
+        assert_eq!(reply(&out)["code"], 13);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?} of real time",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn sim_clock_moves_on_by_sleeps_and_never_back() {
+        let global = Arc::new(AtomicU64::new(1000));
+        let c = SimClock {
+            global: global.clone(),
+            floor: AtomicU64::new(0),
+        };
+        assert_eq!(c.now(), 1000);
+        c.advance(500);
+        assert_eq!(c.now(), 1500);
+        global.store(1200, Ordering::Relaxed);
+        assert_eq!(c.now(), 1500);
+        global.store(2000, Ordering::Relaxed);
+        assert_eq!(c.now(), 2000);
     }
 }

@@ -6,6 +6,10 @@
 //! thread hand-off per line cost more than running the message through the guest.
 //! Output is buffered and flushed whenever no more input is ready, which batches a
 //! burst of messages without delaying any reply.
+//!
+//! Input is bounded: a line longer than the maximum is skipped to its end (reported
+//! with its start, never buffered whole), and what is echoed of a bad line is cut.
+//! Diagnostics go through `elog!`, so a closed stderr never stops the node.
 
 use anyhow::Result;
 use serde::Deserialize;
@@ -17,7 +21,8 @@ use std::io::{Read, Write};
 use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
-use crate::node::{Effect, Node};
+use crate::log::{elog, snippet, snippet_bytes};
+use crate::node::{AfterCrash, Crash, Effect, GaveUp, Node};
 
 /// One line from Maelstrom: the body stays raw and reaches the guest untouched.
 #[derive(Deserialize)]
@@ -28,9 +33,9 @@ struct Envelope<'a> {
     body: &'a RawValue,
 }
 
-/// Serves `node` until stdin closes.
-pub fn serve(mut node: Node) -> Result<()> {
-    let mut inbox = spawn_reader();
+/// Serves `node` until stdin closes, or the node gives up after a crash loop.
+pub fn serve(mut node: Node, max_line: usize) -> Result<()> {
+    let mut inbox = spawn_reader(max_line);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
     let mut timers = Timers::default();
@@ -39,8 +44,9 @@ pub fn serve(mut node: Node) -> Result<()> {
     loop {
         // Fire what is due before waiting again.
         while let Some(id) = timers.pop_due() {
-            report(node.on_timer(id, &mut effects));
+            let gave_up = report(node.on_timer(id, &mut effects));
             pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
+            stop_if(gave_up, &mut out)?;
         }
         let next = match inbox.try_recv() {
             Ok(msg) => Some(msg),
@@ -65,19 +71,40 @@ pub fn serve(mut node: Node) -> Result<()> {
         let Some(incoming) = next else { break };
         match incoming {
             Incoming::Message { src, body } => {
-                report(node.on_message(&src, &body, &mut effects));
+                let gave_up = report(node.on_message(&src, &body, &mut effects));
                 pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
+                stop_if(gave_up, &mut out)?;
             }
-            Incoming::Malformed(why) => eprintln!("host: {why}"),
+            Incoming::Malformed(why) => elog!("host: {why}"),
         }
     }
     out.flush()?;
     Ok(())
 }
 
-fn report(r: Result<(), crate::node::Crash>) {
-    if let Err(crash) = r {
-        eprintln!("host: the node crashed and was restarted: {crash}");
+/// Reports a crash on stderr; says whether the node gave up.
+fn report(r: Result<(), Crash>) -> Option<GaveUp> {
+    let crash = r.err()?;
+    elog!(
+        "host: the node crashed ({}) and {}: {crash}",
+        crash.kind,
+        crash.outcome()
+    );
+    match crash.after {
+        AfterCrash::GaveUp { crashes } => Some(GaveUp { crashes }),
+        AfterCrash::Restarted | AfterCrash::Down { .. } => None,
+    }
+}
+
+/// A node that gave up is a dead process: what it answered so far goes out, then the
+/// host exits (status 1), as a supervisor stops restarting a crash loop.
+fn stop_if(gave_up: Option<GaveUp>, out: &mut impl Write) -> Result<()> {
+    match gave_up {
+        Some(g) => {
+            out.flush()?;
+            Err(g.into())
+        }
+        None => Ok(()),
     }
 }
 
@@ -113,7 +140,7 @@ fn apply(
     Ok(wrote)
 }
 
-fn spawn_reader() -> Inbox {
+fn spawn_reader(max_line: usize) -> Inbox {
     let (tx, rx) = mpsc::sync_channel(16);
     std::thread::Builder::new()
         .name("stdin".into())
@@ -121,33 +148,59 @@ fn spawn_reader() -> Inbox {
             let stdin = std::io::stdin();
             let mut input = stdin.lock();
             let mut buf = vec![0u8; 64 << 10];
-            // The start of a line whose end has not arrived yet.
+            // The start of a line whose end has not arrived yet (at most `max_line`).
             let mut partial = Vec::new();
+            // A line past `max_line`, being skipped to its end.
+            let mut skipping: Option<Overlong> = None;
             loop {
                 let n = match input.read(&mut buf) {
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(e) => {
-                        eprintln!("host: cannot read stdin: {e}");
+                        elog!("host: cannot read stdin: {e}");
                         break;
                     }
                 };
-                let chunk = &buf[..n];
-                let Some(end) = chunk.iter().rposition(|&b| b == b'\n') else {
-                    partial.extend_from_slice(chunk);
-                    continue;
-                };
-                partial.extend_from_slice(&chunk[..end]);
-                let batch = split_lines(&partial);
-                partial.clear();
-                partial.extend_from_slice(&chunk[end + 1..]);
+                let mut chunk = &buf[..n];
+                let mut batch = Vec::new();
+                if let Some(skip) = &mut skipping {
+                    match chunk.iter().position(|&b| b == b'\n') {
+                        None => {
+                            skip.len += chunk.len();
+                            continue;
+                        }
+                        Some(i) => {
+                            skip.len += i;
+                            batch.push(skip.report(max_line));
+                            skipping = None;
+                            chunk = &chunk[i + 1..];
+                        }
+                    }
+                }
+                match chunk.iter().rposition(|&b| b == b'\n') {
+                    None => partial.extend_from_slice(chunk),
+                    Some(end) => {
+                        partial.extend_from_slice(&chunk[..end]);
+                        split_lines(&partial, max_line, &mut batch);
+                        partial.clear();
+                        partial.extend_from_slice(&chunk[end + 1..]);
+                    }
+                }
+                if partial.len() > max_line {
+                    skipping = Some(Overlong::start(&partial));
+                    partial = Vec::new();
+                }
                 if !batch.is_empty() && tx.send(batch).is_err() {
                     return;
                 }
             }
             // A last line without its newline still counts.
-            let batch = split_lines(&partial);
+            let mut batch = Vec::new();
+            match skipping {
+                Some(skip) => batch.push(skip.report(max_line)),
+                None => split_lines(&partial, max_line, &mut batch),
+            }
             if !batch.is_empty() {
                 let _ = tx.send(batch);
             }
@@ -156,6 +209,27 @@ fn spawn_reader() -> Inbox {
     Inbox {
         rx,
         batch: Vec::new().into_iter(),
+    }
+}
+
+/// A line too long to take: its start, for the report, and its length so far.
+struct Overlong {
+    head: String,
+    len: usize,
+}
+
+impl Overlong {
+    fn start(partial: &[u8]) -> Overlong {
+        Overlong {
+            head: snippet_bytes(&partial[..partial.len().min(crate::log::SNIPPET)]),
+            len: partial.len(),
+        }
+    }
+    fn report(&self, max_line: usize) -> Incoming {
+        Incoming::Malformed(format!(
+            "ignoring a line on stdin of {} bytes, longer than --max-line-bytes {max_line}: {}…",
+            self.len, self.head
+        ))
     }
 }
 
@@ -169,15 +243,17 @@ enum Incoming {
     Malformed(String),
 }
 
-/// The lines of `bytes` (which holds whole lines); blank ones are skipped.
-fn split_lines(bytes: &[u8]) -> Vec<Incoming> {
+/// The lines of `bytes` (which holds whole lines), onto `batch`; blank ones are skipped.
+fn split_lines(bytes: &[u8], max_line: usize, batch: &mut Vec<Incoming>) {
     if bytes.is_empty() {
-        return Vec::new();
+        return;
     }
-    bytes
-        .split(|&b| b == b'\n')
-        .filter_map(parse_line)
-        .collect()
+    batch.extend(bytes.split(|&b| b == b'\n').filter_map(|line| {
+        if line.len() > max_line {
+            return Some(Overlong::start(line).report(max_line));
+        }
+        parse_line(line)
+    }));
 }
 
 fn parse_line(line: &[u8]) -> Option<Incoming> {
@@ -186,7 +262,7 @@ fn parse_line(line: &[u8]) -> Option<Incoming> {
         Err(e) => {
             return Some(Incoming::Malformed(format!(
                 "ignoring a line on stdin that is not UTF-8 ({e}): {}",
-                String::from_utf8_lossy(line).trim_end()
+                snippet_bytes(line)
             )))
         }
     };
@@ -200,11 +276,11 @@ fn parse_line(line: &[u8]) -> Option<Incoming> {
         },
         Ok(_) => Incoming::Malformed(format!(
             "ignoring a line whose body is not a JSON object: {}",
-            line.trim_end()
+            snippet(line)
         )),
         Err(e) => Incoming::Malformed(format!(
             "ignoring a malformed line on stdin ({e}): {}",
-            line.trim_end()
+            snippet(line)
         )),
     })
 }
@@ -255,6 +331,14 @@ impl Timers {
         self.generation += 1;
         self.armed.insert(id, self.generation);
         self.heap.push(Reverse((at, id, self.generation)));
+        // Stale entries leave only when they reach the top, so a guest that re-arms
+        // far-off timers again and again would grow the heap without end: sweep them
+        // out once they are most of it (amortised O(1) per set).
+        if self.heap.len() > 2 * self.armed.len() + 1024 {
+            let armed = &self.armed;
+            self.heap
+                .retain(|Reverse((_, id, g))| armed.get(id) == Some(g));
+        }
     }
     fn cancel(&mut self, id: u64) {
         self.armed.remove(&id);
@@ -280,5 +364,42 @@ impl Timers {
         let Reverse((_, id, _)) = self.heap.pop()?;
         self.armed.remove(&id);
         Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn re_arming_far_timers_does_not_grow_the_heap_without_end() {
+        let mut timers = Timers::default();
+        let far = Instant::now() + Duration::from_secs(3600);
+        for i in 0..100_000u64 {
+            timers.set(i % 10, far + Duration::from_millis(i));
+        }
+        assert!(
+            timers.heap.len() <= 2 * 10 + 1024 + 1,
+            "{}",
+            timers.heap.len()
+        );
+        assert_eq!(timers.armed.len(), 10);
+        // The latest deadline of each id is the one that counts.
+        timers.drop_stale();
+        let Reverse((at, id, _)) = *timers.heap.peek().unwrap();
+        assert_eq!((at, id), (far + Duration::from_millis(99_990), 0));
+    }
+
+    #[test]
+    fn overlong_lines_are_reported_not_parsed() {
+        let mut batch = Vec::new();
+        let line = format!(
+            "{}\n{}",
+            "a".repeat(5000),
+            r#"{"src":"c1","body":{"type":"x"}}"#
+        );
+        split_lines(line.as_bytes(), 1024, &mut batch);
+        assert!(matches!(&batch[0], Incoming::Malformed(why) if why.contains("of 5000 bytes")));
+        assert!(matches!(&batch[1], Incoming::Message { src, .. } if src == "c1"));
     }
 }

@@ -76,8 +76,10 @@ impl harness::Node for WasmNode {
             Effect::CancelTimer { id } => harness::Effect::CancelTimer { id },
             Effect::Restarted => harness::Effect::Restarted,
         }));
+        // The kind and what became of the node lead, as `host run` reports them; a
+        // node given up on ignores every later event, as a dead process would.
         r.map_err(|crash| harness::Crash {
-            reason: crash.to_string(),
+            reason: format!("{}; it {}: {}", crash.kind, crash.outcome(), crash),
         })
     }
 

@@ -106,6 +106,16 @@ impl Proc {
     }
 
     fn start_in(args: &[&str], cache: &Path) -> Proc {
+        Proc::spawn(args, cache, false)
+    }
+
+    /// `host run <args...>` whose stderr reader is gone from the start, as when
+    /// whoever collects a node's logs has stopped.
+    fn start_with_stderr_closed(args: &[&str]) -> Proc {
+        Proc::spawn(args, &shared_cache(), true)
+    }
+
+    fn spawn(args: &[&str], cache: &Path, stderr_closed: bool) -> Proc {
         let mut child = host()
             .arg("run")
             .args(args)
@@ -126,28 +136,54 @@ impl Proc {
             }
         });
         let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        let stderr_thread = std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
+        let pipe = child.stderr.take().unwrap();
+        let stderr_thread = if stderr_closed {
+            // The read end goes away now: every write the host makes to stderr fails.
+            drop(pipe);
+            None
+        } else {
+            let mut pipe = pipe;
+            let sink = stderr.clone();
+            Some(std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
+            }))
+        };
         Proc {
             stdin: child.stdin.take(),
             child,
             lines,
             stderr,
             stdout_thread: Some(stdout_thread),
-            stderr_thread: Some(stderr_thread),
+            stderr_thread,
             next_msg_id: 0,
         }
+    }
+
+    /// Waits for the process to exit on its own (stdin stays open), within `STUCK`;
+    /// returns its status and stderr, checking it wrote nothing the test did not read.
+    fn exits_by_itself(mut self) -> (ExitStatus, String) {
+        let deadline = Instant::now() + STUCK;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running after {STUCK:?}; stderr:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        drop(self.stdin.take());
+        self.finish_with(status)
     }
 
     fn write_line(&mut self, line: &str) {
@@ -224,6 +260,10 @@ impl Proc {
     fn finish(mut self) -> (ExitStatus, String) {
         drop(self.stdin.take());
         let status = self.child.wait().unwrap();
+        self.finish_with(status)
+    }
+
+    fn finish_with(mut self, status: ExitStatus) -> (ExitStatus, String) {
         for t in [self.stdout_thread.take(), self.stderr_thread.take()]
             .into_iter()
             .flatten()
@@ -627,4 +667,385 @@ fn ten_processes_starting_together_compile_once() {
         !files.iter().any(|f| f.contains(".tmp")),
         "no half-written artifact is left behind: {files:?}"
     );
+}
+
+// ---- hardening: what no guest, input or cache may do to the host ----
+
+/// `count` until the node answers, proving it still serves after whatever came before.
+fn serves(p: &mut Proc) {
+    let reply = p.request(json!({"type": "count"}));
+    assert_eq!(reply["type"], "count_ok", "{reply}");
+}
+
+#[test]
+fn a_long_sleep_is_stopped_by_the_budget_not_waited_out() {
+    let mut p = Proc::start(&["--call-budget-ms", "300", s(&misbehave())]);
+    p.init();
+    let asked = Instant::now();
+    let reply = p.request(json!({"type": "sleep", "ms": 15_000}));
+    assert_eq!(reply["type"], "error", "{reply}");
+    assert_eq!(reply["code"], 13, "{reply}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "the host waited {:?} for a guest's sleep",
+        asked.elapsed()
+    );
+    serves(&mut p);
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("(blocked)"), "{stderr}");
+    assert!(stderr.contains("sleep or poll past its 300 ms"), "{stderr}");
+}
+
+#[test]
+fn a_sleep_within_the_budget_really_sleeps() {
+    let mut p = Proc::start(&[s(&misbehave())]);
+    p.init();
+    let reply = p.request(json!({"type": "sleep", "ms": 50}));
+    assert_eq!(reply["type"], "sleep_ok", "{reply}");
+    assert!(reply["slept_ms"].as_u64().unwrap() >= 50, "{reply}");
+}
+
+#[test]
+fn a_body_with_line_breaks_goes_out_on_one_line() {
+    let mut p = Proc::start(&[s(&misbehave())]);
+    p.init();
+    // recv() fails on any stdout line that is not a whole message.
+    let reply = p.request(json!({"type": "newlines"}));
+    assert_eq!(reply["type"], "newlines_ok", "{reply}");
+    assert_eq!(reply["text"], "a\nb", "an escaped newline is kept: {reply}");
+    serves(&mut p);
+}
+
+#[test]
+fn a_crashed_calls_sends_are_dropped() {
+    let mut p = Proc::start(&[s(&misbehave())]);
+    p.init();
+    let reply = p.request(json!({"type": "send_then_panic"}));
+    assert_eq!(reply["code"], 13, "only the error goes out: {reply}");
+    serves(&mut p);
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+}
+
+#[test]
+fn a_crash_in_init_gets_one_reply_and_the_loop_gives_up() {
+    let mut p = Proc::start(&[
+        "--max-crash-streak",
+        "3",
+        s(&misbehave()),
+        "--panic-on-init",
+    ]);
+    p.send(
+        "c0",
+        json!({"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]}),
+    );
+    // The guest answered init_ok and then panicked: only the error 13 goes out.
+    let reply = p.recv();
+    assert_eq!(reply["body"]["type"], "error", "{reply}");
+    assert_eq!(reply["body"]["code"], 13, "{reply}");
+    assert_eq!(reply["body"]["in_reply_to"], 1, "{reply}");
+    // Its restart crashed too (crash 2): the node is down, backing off.
+    p.next_msg_id = 1;
+    let reply = p.request(json!({"type": "count"}));
+    assert_eq!(
+        reply["code"], 11,
+        "a down node refuses, definitely: {reply}"
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    // Past the back-off the next message retries, which crashes a third time: given up.
+    let reply = p.request(json!({"type": "count"}));
+    assert_eq!(reply["code"], 11, "{reply}");
+    let (status, stderr) = p.exits_by_itself();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("giving up").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("crashed 3 times in a row without completing a call"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_crash_loop_in_timers_gives_up() {
+    let mut p = Proc::start(&[
+        "--max-crash-streak",
+        "3",
+        s(&misbehave()),
+        "--panic-on-tick",
+    ]);
+    p.init();
+    let (status, stderr) = p.exits_by_itself();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("asked to panic in a timer").count(),
+        3,
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("giving up").count(), 1, "{stderr}");
+}
+
+#[test]
+fn stack_overflow_is_reported_as_such() {
+    let stderr = crashes_and_recovers(&[s(&misbehave())], "recurse");
+    assert!(stderr.contains("(stack overflow)"), "{stderr}");
+    assert!(!stderr.contains("memory limit"), "{stderr}");
+}
+
+#[test]
+fn out_of_bounds_access_is_reported_as_such() {
+    let stderr = crashes_and_recovers(&[s(&misbehave())], "oob");
+    assert!(stderr.contains("(out-of-bounds access)"), "{stderr}");
+    assert!(!stderr.contains("memory limit"), "{stderr}");
+}
+
+#[test]
+fn too_many_sends_in_one_call_are_stopped_and_dropped() {
+    let mut p = Proc::start(&["--max-sends-per-call", "100", s(&misbehave())]);
+    p.init();
+    let reply = p.request(json!({"type": "flood", "count": 100_000, "size": 10}));
+    assert_eq!(reply["code"], 13, "nothing but the error goes out: {reply}");
+    // Within the limit, every send goes out.
+    let reply = p.request(json!({"type": "flood", "count": 0, "size": 0}));
+    assert_eq!(reply["type"], "flood_ok", "{reply}");
+    p.next_msg_id += 1;
+    let id = p.next_msg_id;
+    p.send(
+        "c1",
+        json!({"type": "flood", "count": 99, "size": 10, "msg_id": id}),
+    );
+    for i in 0..99 {
+        let m = p.recv();
+        assert_eq!(m["body"]["i"], i, "{m}");
+    }
+    assert_eq!(p.recv()["body"]["type"], "flood_ok");
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("(flood)"), "{stderr}");
+    assert!(stderr.contains("more than 100 messages"), "{stderr}");
+}
+
+#[test]
+fn too_many_bytes_in_one_call_are_stopped_and_dropped() {
+    let mut p = Proc::start(&["--max-send-bytes-per-call", "100000", s(&misbehave())]);
+    p.init();
+    let reply = p.request(json!({"type": "flood", "count": 20, "size": 10_000}));
+    assert_eq!(reply["code"], 13, "{reply}");
+    serves(&mut p);
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("more than 100000 bytes"), "{stderr}");
+}
+
+#[test]
+fn absurd_limits_are_refused() {
+    for args in [
+        ["--max-sends-per-call", "0"],
+        ["--max-send-bytes-per-call", "1"],
+        ["--max-memory-mb", "99999999999999"],
+        ["--call-budget-ms", "0"],
+        ["--max-crash-streak", "0"],
+        ["--max-line-bytes", "1"],
+    ] {
+        let out = host()
+            .arg("run")
+            .args(args)
+            .arg(echo())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(args[0]), "{args:?}: {stderr}");
+    }
+}
+
+// ---- the cache ----
+
+/// Runs echo once with `cache`, checks it echoes, and returns its stderr.
+fn echo_with(cache: &Path) -> String {
+    let mut p = Proc::start_in(&[s(&echo())], cache);
+    p.init();
+    let reply = p.request(json!({"type": "echo", "echo": "mine"}));
+    assert_eq!(
+        reply["type"], "echo_ok",
+        "the cache ran another node: {reply}"
+    );
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+    stderr
+}
+
+/// `host compile <wasm>` into `cache`; the artifact's path.
+fn compiled(wasm: &Path, cache: &Path) -> PathBuf {
+    let out = host()
+        .arg("compile")
+        .arg(wasm)
+        .env("GLOMERS_CACHE_DIR", cache)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+#[test]
+fn a_corrupt_artifact_is_recompiled_not_run() {
+    let cache = scratch("flipped");
+    let artifact = compiled(&echo(), &cache);
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    // Flip bytes in the middle (the code) and at the start (the ELF header).
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0xa5;
+    }
+    bytes[0] ^= 0xff;
+    std::fs::write(&artifact, &bytes).unwrap();
+    let stderr = echo_with(&cache);
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("corrupt"), "{stderr}");
+    assert!(stderr.contains("recompiling"), "{stderr}");
+    // Recompiled in place: the next run is quiet.
+    assert_eq!(echo_with(&cache), "");
+}
+
+#[test]
+fn another_components_artifact_is_not_run() {
+    let cache = scratch("swapped");
+    let mine = compiled(&echo(), &cache);
+    let theirs = compiled(&probe(), &cache);
+    // Another component's artifact under this one's key, with its seal...
+    std::fs::copy(&theirs, &mine).unwrap();
+    std::fs::copy(theirs.with_extension("seal"), mine.with_extension("seal")).unwrap();
+    let stderr = echo_with(&cache);
+    assert!(stderr.contains("another component"), "{stderr}");
+    assert_eq!(echo_with(&cache), "");
+    // ...or without it.
+    std::fs::copy(&theirs, &mine).unwrap();
+    let stderr = echo_with(&cache);
+    assert!(stderr.contains("corrupt"), "{stderr}");
+    assert_eq!(echo_with(&cache), "");
+}
+
+// ---- input: bounded reads ----
+
+/// Runs `host <args>` with stdin closed and returns its output, killing it if it has
+/// not finished within `STUCK` (an endless read must fail the test, not hang it).
+fn output_within(args: &[&str]) -> std::process::Output {
+    let child = host()
+        .args(args)
+        .env("GLOMERS_CACHE_DIR", shared_cache())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(STUCK) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("`host {args:?}` still running after {STUCK:?}");
+        }
+    }
+}
+
+#[test]
+fn an_endless_file_is_refused_at_its_header() {
+    let started = Instant::now();
+    let out = output_within(&["run", "/dev/zero"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a WebAssembly file"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let out = output_within(&["compile", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn an_overlong_line_is_skipped_and_the_node_continues() {
+    let mut p = Proc::start(&["--max-line-bytes", "100000", s(&echo())]);
+    p.init();
+    let big = "x".repeat(1_000_000);
+    let line =
+        json!({"src": "c1", "dest": "n1", "body": {"type": "echo", "echo": big, "msg_id": 77}});
+    p.write_line(&line.to_string());
+    let reply = p.request(json!({"type": "echo", "echo": "after"}));
+    assert_eq!(reply["echo"], "after");
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("longer than --max-line-bytes 100000"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.len() < 2000,
+        "the line is not echoed whole: {} bytes",
+        stderr.len()
+    );
+}
+
+#[test]
+fn a_line_without_end_is_not_buffered_whole() {
+    let mut p = Proc::start(&["--max-line-bytes", "1048576", s(&echo())]);
+    p.init();
+    // 64 MiB with no newline: buffered whole, the host would hold all of it.
+    let chunk = vec![b'y'; 1 << 20];
+    for _ in 0..64 {
+        p.write_bytes(&chunk);
+    }
+    p.write_bytes(b"\n");
+    let reply = p.request(json!({"type": "echo", "echo": "after"}));
+    assert_eq!(reply["echo"], "after");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", p.child.id())).unwrap();
+    let peak_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    assert!(peak_kb < 40 << 10, "the host peaked at {peak_kb} kB");
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("of 67108864 bytes"), "{stderr}");
+}
+
+#[test]
+fn bad_lines_are_echoed_cut() {
+    let mut p = Proc::start(&[s(&echo())]);
+    p.init();
+    p.write_line(&format!("not json {}", "z".repeat(100_000)));
+    p.write_line(&json!({"src": "c1", "dest": "n1", "body": "q".repeat(100_000)}).to_string());
+    serves_echo(&mut p);
+    let (status, stderr) = p.finish();
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stderr.matches("bytes in all").count(), 2, "{stderr}");
+    assert!(stderr.len() < 2000, "{} bytes of stderr", stderr.len());
+}
+
+fn serves_echo(p: &mut Proc) {
+    let reply = p.request(json!({"type": "echo", "echo": "still here"}));
+    assert_eq!(reply["echo"], "still here");
+}
+
+// ---- output: logging never takes the node down ----
+
+#[test]
+fn a_closed_stderr_does_not_stop_the_node() {
+    let mut p = Proc::start_with_stderr_closed(&[s(&misbehave())]);
+    p.init();
+    // The host reports this on stderr, which is gone.
+    p.write_line("this is not json");
+    serves(&mut p);
+    // The guest writes to stderr, which is gone: its writes must not fail it.
+    let reply = p.request(json!({"type": "stderr", "count": 10}));
+    assert_eq!(reply["type"], "stderr_ok", "{reply}");
+    // And a crash report, too.
+    let reply = p.request(json!({"type": "panic"}));
+    assert_eq!(reply["code"], 13, "{reply}");
+    serves(&mut p);
+    let (status, _) = p.finish();
+    assert!(status.success(), "status {status:?}");
 }
