@@ -548,7 +548,7 @@ fn crashes_are_reported_and_the_node_goes_on() {
     let log = Path::new(o.json["wall"]["logs"].as_str().unwrap())
         .join(format!("{}.log", first["node"].as_str().unwrap()));
     let log = std::fs::read_to_string(log).unwrap();
-    assert!(log.contains("the node crashed and was restarted"), "{log}");
+    assert!(log.contains("the node crashed: panic; it was restarted"), "{log}");
 }
 
 #[test]
