@@ -38,10 +38,10 @@ pub mod kv;
 mod message;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
-#[cfg(all(feature = "harness", not(target_arch = "wasm32")))]
-pub mod simulate;
 mod node;
 mod runtime;
+#[cfg(all(feature = "harness", not(target_arch = "wasm32")))]
+pub mod simulate;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
