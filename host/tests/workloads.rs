@@ -3,93 +3,15 @@
 //! each on a fixture node whose verdict is known (correct ones must pass, broken
 //! ones must fail for their reason). Needs `make all fixtures` first.
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
-fn fixture(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/guest")
-        .join(format!("{name}.wasm"));
-    assert!(
-        p.exists(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p.display().to_string()
-}
+use common::{fixture, Outcome};
 
-struct Outcome {
-    code: i32,
-    json: Value,
-    stdout: String,
-}
-
-impl Outcome {
-    fn problems(&self) -> String {
-        let p = self.json["problems"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let lines: Vec<&str> = p.iter().filter_map(Value::as_str).collect();
-        lines.join("\n")
-    }
-
-    fn assert_valid(&self) {
-        assert_eq!(
-            (self.code, &self.json["valid"]),
-            (0, &Value::Bool(true)),
-            "expected a valid run:\n{}",
-            self.stdout
-        );
-    }
-
-    fn assert_invalid(&self) {
-        assert_eq!(
-            (self.code, &self.json["valid"]),
-            (1, &Value::Bool(false)),
-            "expected an invalid run:\n{}",
-            self.stdout
-        );
-    }
-}
-
-/// Runs `host test ARGS` with the store and the JSON in a scratch directory.
+/// Runs `host test ARGS`, and removes its scratch directory: nothing here reads it.
 fn test(args: &[&str]) -> Outcome {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "glomers-workloads-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let json = dir.join("result.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_host"))
-        .arg("test")
-        .arg("--store")
-        .arg(dir.join("store"))
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .output()
-        .expect("run host test");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
-    assert!(
-        !json.is_null(),
-        "no JSON result\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        json,
-        stdout,
-    }
+    let o = common::test("workloads", args);
+    let _ = std::fs::remove_dir_all(&o.dir);
+    o
 }
 
 fn kafka(guest: &[&str]) -> Outcome {
