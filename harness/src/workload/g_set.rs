@@ -329,20 +329,8 @@ mod tests {
             v: Value,
             inv: Option<usize>,
         ) -> usize {
-            let index = self.0.entries.len();
-            self.0.entries.push(Entry {
-                index,
-                kind,
-                process: 0,
-                node: 0,
-                f,
-                value: v,
-                time: t * 1_000_000,
-                error: None,
-                is_final: false,
-                invoke: inv,
-            });
-            index
+            let e = Entry::at(kind, f, v, t * 1_000_000);
+            self.0.push(Entry { invoke: inv, ..e })
         }
         fn add(&mut self, t: u64, x: u64) -> usize {
             self.push(Kind::Invoke, "add", t, json!(x), None)

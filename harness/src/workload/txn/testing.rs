@@ -32,15 +32,9 @@ pub fn history(txns: &[(Kind, Value)], concurrent: bool) -> History {
     let n = txns.len();
     let entry = |index, kind, i: usize, v: &Value, invoke| Entry {
         index,
-        kind,
         process: i as u64,
-        node: 0,
-        f: "txn",
-        value: v.clone(),
-        time: index as u64 * 1000,
-        error: None,
-        is_final: false,
         invoke,
+        ..Entry::at(kind, "txn", v.clone(), index as u64 * 1000)
     };
     for (i, (kind, v)) in txns.iter().enumerate() {
         let (inv, done) = if concurrent {
