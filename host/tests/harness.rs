@@ -770,11 +770,7 @@ fn kafka_run(wasm: &str, nodes: &str, seed: u64, extra: &[&str], guest: &[&str])
     ];
     args.extend_from_slice(extra);
     args.push(wasm);
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend_from_slice(guest);
-    }
-    test(&args)
+    test(&common::with_guest(args, guest))
 }
 
 fn kafka_count(o: &Outcome, kind: &str) -> u64 {

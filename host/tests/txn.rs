@@ -107,7 +107,7 @@ fn one_node_running_txns_one_at_a_time_is_strict_serializable() {
 fn list_append(seed: u64, guest: &[&str]) -> Outcome {
     let seed = seed.to_string();
     let wasm = fixture("list_append");
-    let mut args = vec![
+    let args = vec![
         "-w",
         "txn-list-append",
         "--node-count",
@@ -122,11 +122,7 @@ fn list_append(seed: u64, guest: &[&str]) -> Outcome {
         &seed,
         &wasm,
     ];
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend(guest);
-    }
-    test(&args)
+    test(&common::with_guest(args, guest))
 }
 
 #[test]

@@ -14,9 +14,11 @@ fn test(args: &[&str]) -> Outcome {
     o
 }
 
-fn kafka(guest: &[&str]) -> Outcome {
-    let wasm = fixture("kafka_bounded");
-    let mut args = vec![
+/// kafka-broken as a correct log whose polls hand out at most `batch` messages
+/// per key.
+fn kafka(batch: &str) -> Outcome {
+    let wasm = fixture("kafka_broken");
+    test(&[
         "-w",
         "kafka",
         "--node-count",
@@ -30,20 +32,18 @@ fn kafka(guest: &[&str]) -> Outcome {
         "--seed",
         "1",
         &wasm,
-    ];
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend_from_slice(guest);
-    }
-    test(&args)
+        "--",
+        "--batch",
+        batch,
+    ])
 }
 
 /// A correct log that hands out at most 10 (or 3) messages per key per poll: the
 /// final polls go on until they have caught up, so nothing is unseen.
 #[test]
 fn kafka_bounded_polls_are_valid() {
-    for guest in [&[][..], &["--batch", "3"]] {
-        let o = kafka(guest);
+    for batch in ["10", "3"] {
+        let o = kafka(batch);
         o.assert_valid();
         let counts = &o.json["workload"]["counts"];
         let kinds = counts.as_object().expect("anomaly counts");
@@ -59,7 +59,7 @@ fn kafka_bounded_polls_are_valid() {
 /// reply) by the share of commits.
 #[test]
 fn kafka_commits_are_part_of_their_poll_in_msgs_per_op() {
-    let o = kafka(&[]);
+    let o = kafka("10");
     o.assert_valid();
     let by_f = &o.json["stats"]["by-f"];
     let count = |f: &str| by_f[f]["count"].as_f64().unwrap_or(0.0);
@@ -131,7 +131,7 @@ fn lin_kv_through_weaker_stores_is_not_linearizable() {
 
 fn g_set(guest: &[&str]) -> Outcome {
     let wasm = fixture("g_set_gossip");
-    let mut args = vec![
+    let args = vec![
         "-w",
         "g-set",
         "--node-count",
@@ -146,11 +146,7 @@ fn g_set(guest: &[&str]) -> Outcome {
         "1",
         &wasm,
     ];
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend_from_slice(guest);
-    }
-    test(&args)
+    test(&common::with_guest(args, guest))
 }
 
 #[test]

@@ -43,6 +43,15 @@ pub fn fixture(name: &str) -> String {
     wasm(&format!("target/wasm32-wasip2/guest/{name}.wasm"))
 }
 
+/// `args` for the host, then `--` and the node's own `guest` arguments if it has any.
+pub fn with_guest<'a>(mut args: Vec<&'a str>, guest: &[&'a str]) -> Vec<&'a str> {
+    if !guest.is_empty() {
+        args.push("--");
+        args.extend_from_slice(guest);
+    }
+    args
+}
+
 /// A fresh, empty directory named after `what`, left in place for a person to look at.
 pub fn scratch(what: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
