@@ -64,6 +64,36 @@ impl History {
     }
 }
 
+/// Hand-made histories for the checkers' tests.
+#[cfg(test)]
+impl Entry {
+    /// Process 0's entry on node 0 at `time` ns, completing nothing, numbered 0.
+    pub(crate) fn at(kind: Kind, f: &'static str, value: Value, time: u64) -> Entry {
+        Entry {
+            index: 0,
+            kind,
+            process: 0,
+            node: 0,
+            f,
+            value,
+            time,
+            error: None,
+            is_final: false,
+            invoke: None,
+        }
+    }
+}
+
+#[cfg(test)]
+impl History {
+    /// Appends `e`, numbered next; its index.
+    pub(crate) fn push(&mut self, e: Entry) -> usize {
+        let index = self.entries.len();
+        self.entries.push(Entry { index, ..e });
+        index
+    }
+}
+
 /// The client history, one operation per line, next to the node logs.
 pub fn write_jsonl(h: &History, nodes: &[String], path: &Path) -> anyhow::Result<()> {
     use std::io::Write;

@@ -2,108 +2,14 @@
 //! real challenges and fixtures that are correct must pass, and fixtures broken in
 //! a known way must fail for that reason. Needs `make all fixtures` first.
 
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
-fn host() -> &'static str {
-    env!("CARGO_BIN_EXE_host")
-}
+use common::{fixture, host, wasm, Outcome};
+use std::path::Path;
 
-/// A .wasm of the repository, which must have been built.
-fn wasm(rel: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
-    assert!(
-        p.exists(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p.display().to_string()
-}
-
-fn fixture(name: &str) -> String {
-    wasm(&format!("target/wasm32-wasip2/guest/{name}.wasm"))
-}
-
-fn scratch() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "glomers-harness-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct Outcome {
-    code: i32,
-    json: Value,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `host test ARGS`, with the store and the JSON in a scratch directory.
+/// Runs `host test ARGS`; a usage error (exit 2) writes no JSON and is an outcome too.
 fn test(args: &[&str]) -> Outcome {
-    let dir = scratch();
-    let json = dir.join("result.json");
-    // Ours first: after a `--` in `args`, everything is the node's.
-    let out = Command::new(host())
-        .arg("test")
-        .arg("--store")
-        .arg(dir.join("store"))
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .output()
-        .expect("run host test");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code().unwrap_or(-1);
-    let json = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
-    if json.is_null() && code != 2 {
-        panic!("no JSON result (exit {code})\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    }
-    Outcome {
-        code,
-        json,
-        stdout,
-        stderr,
-    }
-}
-
-fn problems(o: &Outcome) -> String {
-    o.json["problems"]
-        .as_array()
-        .map(|p| {
-            p.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
-fn assert_valid(o: &Outcome) {
-    assert_eq!(
-        (o.code, &o.json["valid"]),
-        (0, &Value::Bool(true)),
-        "expected a valid run:\n{}",
-        o.stdout
-    );
-}
-
-fn assert_invalid(o: &Outcome) {
-    assert_eq!(
-        (o.code, &o.json["valid"]),
-        (1, &Value::Bool(false)),
-        "expected an invalid run:\n{}",
-        o.stdout
-    );
+    common::test_or_usage_error("harness", args)
 }
 
 #[test]
@@ -119,7 +25,7 @@ fn echo_challenge_is_valid() {
         "--seed",
         "1",
     ]);
-    assert_valid(&o);
+    o.assert_valid();
     assert_eq!(o.json["workload"]["error-count"], 0);
     let ops = o.json["stats"]["count"].as_u64().unwrap();
     assert!(ops > 20, "rate 5 for 10 s made only {ops} ops");
@@ -139,7 +45,7 @@ fn echo_with_another_payload_is_invalid() {
         "3",
         &fixture("liar"),
     ]);
-    assert_invalid(&o);
+    o.assert_invalid();
     assert_eq!(o.json["workload"]["valid"], false);
     assert!(o.json["workload"]["error-count"].as_u64().unwrap() > 0);
     assert_eq!(
@@ -147,9 +53,9 @@ fn echo_with_another_payload_is_invalid() {
         "something else"
     );
     assert!(
-        problems(&o).contains("\"something else\""),
+        o.problems().contains("\"something else\""),
         "{}",
-        problems(&o)
+        o.problems()
     );
 }
 
@@ -172,7 +78,7 @@ fn unique_ids_challenge_is_valid_totally_available_and_silent() {
         "2",
         &wasm("challenges/unique-ids.wasm"),
     ]);
-    assert_valid(&o);
+    o.assert_valid();
     assert_eq!(o.json["availability"]["ok-fraction"], 1.0);
     assert_eq!(o.json["workload"]["duplicated-count"], 0);
     assert!(o.json["workload"]["acknowledged-count"].as_u64().unwrap() > 1000);
@@ -193,10 +99,10 @@ fn repeated_ids_are_invalid() {
         "3",
         &fixture("liar"),
     ]);
-    assert_invalid(&o);
+    o.assert_invalid();
     assert!(o.json["workload"]["duplicated-count"].as_u64().unwrap() > 0);
     assert!(o.json["workload"]["duplicated"]["1"].as_u64().unwrap() >= 2);
-    assert!(problems(&o).contains("was generated"), "{}", problems(&o));
+    assert!(o.problems().contains("was generated"), "{}", o.problems());
 }
 
 #[test]
@@ -214,7 +120,7 @@ fn flooding_broadcast_is_valid_under_partitions() {
         "partition",
         &fixture("broadcast_flood"),
     ]);
-    assert_valid(&o);
+    o.assert_valid();
     let w = &o.json["workload"];
     assert_eq!(w["lost-count"], 0);
     assert!(w["stable-count"].as_u64().unwrap() > 20);
@@ -241,7 +147,7 @@ fn broadcast_that_forgets_values_is_invalid_and_names_them() {
         "--forget",
         "4",
     ]);
-    assert_invalid(&o);
+    o.assert_invalid();
     let lost: Vec<u64> = o.json["workload"]["lost"]
         .as_array()
         .unwrap()
@@ -250,7 +156,7 @@ fn broadcast_that_forgets_values_is_invalid_and_names_them() {
         .collect();
     assert!(!lost.is_empty());
     assert!(lost.iter().all(|v| v % 4 == 3), "lost {lost:?}");
-    let p = problems(&o);
+    let p = o.problems();
     assert!(p.contains(&format!("value {} was lost", lost[0])), "{p}");
     assert!(p.contains("final reads of"), "{p}");
 }
@@ -271,7 +177,7 @@ fn broadcast_that_never_forwards_is_invalid_with_peers_and_valid_alone() {
         "--",
         "--lonely",
     ]);
-    assert_invalid(&o);
+    o.assert_invalid();
     assert!(o.json["workload"]["lost-count"].as_u64().unwrap() > 0);
     assert_eq!(o.json["net"]["servers"]["msg-count"], 0);
     let alone = test(&[
@@ -287,7 +193,7 @@ fn broadcast_that_never_forwards_is_invalid_with_peers_and_valid_alone() {
         "--",
         "--lonely",
     ]);
-    assert_valid(&alone);
+    alone.assert_valid();
 }
 
 #[test]
@@ -372,7 +278,7 @@ fn bin_mode_runs_processes_and_agrees() {
         "run",
         &wasm("challenges/echo.wasm"),
     ]);
-    assert_valid(&good);
+    good.assert_valid();
     assert_eq!(good.json["sim"]["real-time"], true);
     let bad = test(&[
         "-w",
@@ -386,7 +292,7 @@ fn bin_mode_runs_processes_and_agrees() {
         "run",
         &fixture("liar"),
     ]);
-    assert_invalid(&bad);
+    bad.assert_invalid();
     assert_eq!(
         bad.json["workload"]["errors"][0]["received"],
         "something else"
@@ -413,7 +319,7 @@ fn bin_mode_broadcast_passes_guest_arguments() {
         "--forget",
         "2",
     ]);
-    assert_invalid(&o);
+    o.assert_invalid();
     let lost = o.json["workload"]["lost"].as_array().unwrap();
     assert!(!lost.is_empty() && lost.iter().all(|v| v.as_u64().unwrap() % 2 == 1));
 }
@@ -493,7 +399,7 @@ fn the_printed_command_replays_the_run() {
         j
     };
     assert_eq!(strip(&first), strip(&second));
-    assert_invalid(&second);
+    second.assert_invalid();
 }
 
 #[test]
@@ -512,7 +418,7 @@ fn nodes_can_use_maelstroms_kv_services() {
             &fixture("kv_echo"),
             service,
         ]);
-        assert_valid(&o);
+        o.assert_valid();
         let ops = o.json["stats"]["ok-count"].as_u64().unwrap();
         assert!(ops > 10);
         assert_eq!(o.json["net"]["servers"]["msg-count"], 4 * ops, "{service}");
@@ -533,7 +439,7 @@ fn crashes_are_reported_and_the_node_goes_on() {
         &fixture("crashy"),
     ]);
     // The crashed requests end indeterminate, so the echo check fails on them...
-    assert_invalid(&o);
+    o.assert_invalid();
     let crashes = o.json["crashes"]["count"].as_u64().unwrap();
     assert!(crashes > 0);
     assert_eq!(o.json["stats"]["info-count"], crashes);
@@ -573,7 +479,7 @@ fn counters_are_judged_by_their_final_reads() {
         "3",
         &crdt,
     ]);
-    assert_valid(&g);
+    g.assert_valid();
     let reads = g.json["workload"]["final-reads"].as_array().unwrap();
     assert_eq!(reads.len(), 3);
     assert_eq!(g.json["workload"]["acceptable"][0][0], reads[0]);
@@ -588,7 +494,7 @@ fn counters_are_judged_by_their_final_reads() {
         "50",
         &crdt,
     ]);
-    assert_valid(&pn);
+    pn.assert_valid();
     // Without gossip every node only counts its own adds.
     let local = test(&[
         "-w",
@@ -603,11 +509,11 @@ fn counters_are_judged_by_their_final_reads() {
         "--",
         "--local",
     ]);
-    assert_invalid(&local);
+    local.assert_invalid();
     assert!(
-        problems(&local).contains("final read at"),
+        local.problems().contains("final read at"),
         "{}",
-        problems(&local)
+        local.problems()
     );
 }
 
@@ -615,7 +521,7 @@ fn counters_are_judged_by_their_final_reads() {
 // arguments per stage are read from challenges/broadcast/stages.toml, their one home.
 
 fn broadcast_stage_args(stage: &str) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../challenges/broadcast/stages.toml");
+    let path = common::repo().join("challenges/broadcast/stages.toml");
     let text = std::fs::read_to_string(&path).expect("read challenges/broadcast/stages.toml");
     let (_, args) = text
         .lines()
@@ -630,7 +536,7 @@ fn broadcast_stage_args(stage: &str) -> Vec<String> {
 }
 
 fn makefile_args(var: &str) -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Makefile");
+    let path = common::repo().join("Makefile");
     let text = std::fs::read_to_string(&path).expect("read the Makefile");
     let line = text
         .lines()
@@ -700,7 +606,7 @@ fn assert_efficient(var: &str) {
     let args = broadcast_stage_args(var);
     for seed in 1..=3 {
         let o = broadcast(&EFFICIENT, seed, &args);
-        assert_valid(&o);
+        o.assert_valid();
         let per_op = figure(&o, &["net", "servers", "msgs-per-op"]);
         let median = figure(&o, &["workload", "stable-latencies", "0.5"]);
         let max = figure(&o, &["workload", "stable-latencies", "1"]);
@@ -712,7 +618,7 @@ fn assert_efficient(var: &str) {
         let mut partitioned: Vec<&str> = EFFICIENT.to_vec();
         partitioned.extend(["--nemesis", "partition"]);
         let o = broadcast(&partitioned, seed, &args);
-        assert_valid(&o);
+        o.assert_valid();
     }
 }
 
@@ -748,7 +654,7 @@ fn g_counter_is_valid_on_100_seeds() {
             &seed,
             &wasm,
         ]);
-        assert_valid(&o);
+        o.assert_valid();
         // Every client's final read was judged, and they agree.
         let reads = o.json["workload"]["final-reads"].as_array().unwrap();
         assert_eq!(reads.len(), 3, "seed {seed}:\n{}", o.stdout);
@@ -798,28 +704,22 @@ fn txn_aborted_and_intermediate_reads_are_invalid_under_read_committed() {
     let wasm = fixture("txn_broken");
     for (bug, anomaly) in [("aborted", "G1a"), ("intermediate", "G1b")] {
         let o = txn_run(&wasm, "1", "read-committed", 1, &["--", "--bug", bug]);
-        assert_invalid(&o);
+        o.assert_invalid();
         assert_eq!(
             o.json["workload"]["anomaly-types"],
             serde_json::json!([anomaly]),
             "{bug}:\n{}",
             o.stdout
         );
-        let why = problems(&o);
+        let why = o.problems();
         assert!(
             why.contains(&format!("{anomaly}: txn [")) && why.contains("(process"),
             "{bug}: {why}"
         );
         // Read-uncommitted allows both.
-        assert_valid(&txn_run(
-            &wasm,
-            "1",
-            "read-uncommitted",
-            1,
-            &["--", "--bug", bug],
-        ));
+        txn_run(&wasm, "1", "read-uncommitted", 1, &["--", "--bug", bug]).assert_valid();
     }
-    assert_valid(&txn_run(&wasm, "1", "read-committed", 1, &[]));
+    txn_run(&wasm, "1", "read-committed", 1, &[]).assert_valid();
 }
 
 #[test]
@@ -828,7 +728,7 @@ fn txn_challenge_6a_and_6b_are_valid_and_totally_available() {
     for seed in 1..=5 {
         for nodes in ["1", "2"] {
             let o = txn_run(&wasm, nodes, "read-uncommitted", seed, &[]);
-            assert_valid(&o);
+            o.assert_valid();
             assert_eq!(o.json["stats"]["fail-count"], 0, "{}", o.stdout);
             assert_eq!(o.json["stats"]["info-count"], 0, "{}", o.stdout);
         }
@@ -840,7 +740,7 @@ fn txn_challenge_6c_is_valid_on_100_seeds() {
     let wasm = wasm("challenges/txn.wasm");
     for seed in 1..=100 {
         let o = txn_run(&wasm, "2", "read-committed", seed, &[]);
-        assert_valid(&o);
+        o.assert_valid();
         assert_eq!(
             o.json["stats"]["info-count"], 0,
             "seed {seed}:\n{}",
@@ -870,11 +770,7 @@ fn kafka_run(wasm: &str, nodes: &str, seed: u64, extra: &[&str], guest: &[&str])
     ];
     args.extend_from_slice(extra);
     args.push(wasm);
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend_from_slice(guest);
-    }
-    test(&args)
+    test(&common::with_guest(args, guest))
 }
 
 fn kafka_count(o: &Outcome, kind: &str) -> u64 {
@@ -886,26 +782,26 @@ fn kafka_broken_logs_are_invalid_for_the_right_reason() {
     let wasm = fixture("kafka_broken");
     let quick = ["--time-limit", "5", "--rate", "500"];
     let o = kafka_run(&wasm, "1", 1, &quick, &[]);
-    assert_valid(&o);
+    o.assert_valid();
     let o = kafka_run(&wasm, "1", 1, &quick, &["--lose", "50"]);
-    assert_invalid(&o);
+    o.assert_invalid();
     assert!(kafka_count(&o, "lost-write") > 0, "{}", o.stdout);
     assert_eq!(kafka_count(&o, "inconsistent-offsets"), 0, "{}", o.stdout);
     assert!(
-        problems(&o).contains("skipping known offsets"),
+        o.problems().contains("skipping known offsets"),
         "{}",
         o.stdout
     );
     let o = kafka_run(&wasm, "1", 1, &quick, &["--dup", "50"]);
-    assert_invalid(&o);
+    o.assert_invalid();
     assert!(kafka_count(&o, "inconsistent-offsets") > 0, "{}", o.stdout);
     assert!(
-        problems(&o).contains("holds several messages"),
+        o.problems().contains("holds several messages"),
         "{}",
         o.stdout
     );
     let o = kafka_run(&wasm, "1", 1, &quick, &["--bump"]);
-    assert_invalid(&o);
+    o.assert_invalid();
     assert!(kafka_count(&o, "uncommitted-offset") > 0, "{}", o.stdout);
     assert_eq!(kafka_count(&o, "lost-write"), 0, "{}", o.stdout);
 }
@@ -923,11 +819,11 @@ fn kafka_challenge_is_valid_and_5c_halves_5b() {
     let graded = ["--time-limit", "20", "--rate", "1000"];
     let timed = ["--time-limit", "20", "--rate", "1000", "--latency", "10"];
     let a = kafka_run(&wasm, "1", 1, &graded, &c);
-    assert_valid(&a);
+    a.assert_valid();
     let mut runs = Vec::new();
     for (extra, args) in [(&graded[..], &b), (&graded, &c), (&timed, &b), (&timed, &c)] {
         let o = kafka_run(&wasm, "2", 1, extra, args);
-        assert_valid(&o);
+        o.assert_valid();
         assert_eq!(o.json["stats"]["fail-count"], 0, "{}", o.stdout);
         assert_eq!(o.json["stats"]["info-count"], 0, "{}", o.stdout);
         runs.push(o);

@@ -5,73 +5,14 @@
 //! and is judged invalid for that reason, not for a fault of the harness. In process
 //! and as `--bin` processes alike. Needs `make all fixtures` first.
 
+mod common;
+
+use common::{host, wasm, Outcome};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::PathBuf;
 
-fn host() -> &'static str {
-    env!("CARGO_BIN_EXE_host")
-}
-
-/// A .wasm of the repository, which must have been built.
-fn wasm(rel: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
-    assert!(
-        p.exists(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p.display().to_string()
-}
-
-fn scratch() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "glomers-nemesis-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct Outcome {
-    code: i32,
-    json: Value,
-    stdout: String,
-}
-
-/// Runs `host test ARGS`, with the store and the JSON in a scratch directory.
 fn test(args: &[&str]) -> Outcome {
-    let dir = scratch();
-    let json = dir.join("result.json");
-    let out = Command::new(host())
-        .arg("test")
-        .arg("--store")
-        .arg(dir.join("store"))
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .output()
-        .expect("run host test");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let code = out.status.code().unwrap_or(-1);
-    let json = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| panic!("no JSON result (exit {code})\n{stdout}\n{stderr}"));
-    Outcome { code, json, stdout }
-}
-
-fn assert_valid(o: &Outcome) {
-    assert_eq!(
-        (o.code, &o.json["valid"]),
-        (0, &Value::Bool(true)),
-        "expected a valid run:\n{}",
-        o.stdout
-    );
+    common::test("nemesis", args)
 }
 
 /// The nemesis's operations with function `f`: (time, nodes named).
@@ -179,7 +120,7 @@ fn g_counter_in_seq_kv_stays_valid_under_kill_pause_and_partition() {
     let (mut kills, mut pauses) = (0, 0);
     for seed in 1..=10 {
         let o = g_counter("kill,pause,partition", None, seed);
-        assert_valid(&o);
+        o.assert_valid();
         assert_final_reads_agree(&o);
         assert_all_restored(&o);
         kills += faults(&o, "kill").len();
@@ -202,7 +143,7 @@ fn g_counter_in_seq_kv_stays_valid_under_kill_pause_and_partition() {
 fn g_counter_in_seq_kv_stays_valid_when_every_node_is_killed_at_once() {
     for seed in 1..=5 {
         let o = g_counter("kill", Some("all"), seed);
-        assert_valid(&o);
+        o.assert_valid();
         assert_final_reads_agree(&o);
         let kills = faults(&o, "kill");
         assert!(kills.len() >= 2, "{}", o.stdout);
@@ -247,7 +188,7 @@ fn broadcast(nemesis: &str, targets: &str, seed: u64) -> Outcome {
 fn broadcast_held_in_memory_stays_valid_under_pauses() {
     for seed in 1..=5 {
         let o = broadcast("pause", "one,minority,majority,all", seed);
-        assert_valid(&o);
+        o.assert_valid();
         assert!(faults(&o, "pause").len() >= 2, "{}", o.stdout);
         assert_all_restored(&o);
         assert!(faults(&o, "kill").is_empty());
@@ -258,12 +199,7 @@ fn broadcast_held_in_memory_stays_valid_under_pauses() {
 fn broadcast_held_in_memory_loses_values_when_every_node_is_killed() {
     let o = broadcast("kill", "all", 3);
     // Invalid for the values lost, not for anything the harness or the run did wrong.
-    assert_eq!(
-        (o.code, &o.json["valid"]),
-        (1, &Value::Bool(false)),
-        "{}",
-        o.stdout
-    );
+    o.assert_invalid();
     let lost = o.json["workload"]["lost"].as_array().unwrap();
     assert!(!lost.is_empty(), "{}", o.stdout);
     let problems: Vec<&str> = o.json["problems"]
@@ -342,7 +278,7 @@ fn bin_processes_are_killed_paused_restarted_and_g_counter_stays_valid() {
         "run",
         &wasm,
     ]);
-    assert_valid(&o);
+    o.assert_valid();
     assert_eq!(o.json["sim"]["real-time"], true);
     assert_final_reads_agree(&o);
     assert_all_restored(&o);

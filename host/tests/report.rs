@@ -7,39 +7,15 @@
 //! person to look at. Needs `make all fixtures`; installs Debian's `chromium` when
 //! it is missing, and fails saying so if it cannot.
 
+mod common;
+
+use common::{fixture, host, scratch, wasm};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use harness::report::data::in_window;
-
-fn host() -> &'static str {
-    env!("CARGO_BIN_EXE_host")
-}
-
-fn repo(rel: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
-    assert!(
-        p.exists(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p.display().to_string()
-}
-
-fn scratch(what: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "glomers-report-{what}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// The browser: Chromium on the PATH, else installed with apt-get.
 fn chromium() -> PathBuf {
@@ -77,7 +53,7 @@ fn chromium() -> PathBuf {
 
 /// Runs Chromium headless on `url` with `extra` arguments; its stdout.
 fn browse(url: &str, extra: &[String]) -> String {
-    let profile = scratch("profile");
+    let profile = scratch("report-profile");
     let mut child = Command::new(chromium())
         .args([
             "--headless",
@@ -173,26 +149,8 @@ fn us(secs: &Value) -> u64 {
 
 /// A run of `host test ARGS` in a fresh store: its directory and JSON result.
 fn run(args: &[&str]) -> (PathBuf, Value) {
-    let dir = scratch("run");
-    let json = dir.join("result.json");
-    let out = Command::new(host())
-        .arg("test")
-        .arg("--store")
-        .arg(dir.join("store"))
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .output()
-        .expect("run host test");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let result: Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap_or_else(|_| {
-            panic!(
-                "no result\nstdout:\n{stdout}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        }))
-        .unwrap();
+    let o = common::test("report-run", args);
+    let (dir, stdout, result) = (o.dir, o.stdout, o.json);
     let run_dir = PathBuf::from(result["wall"]["logs"].as_str().unwrap());
     // The run's directory holds the whole result, as --json writes it.
     let kept: Value =
@@ -292,7 +250,7 @@ fn a_partitioned_broadcast_losing_values_is_drawn_whole() {
         "2",
         "--seed",
         "3",
-        &repo("target/wasm32-wasip2/guest/broadcast_flood.wasm"),
+        &fixture("broadcast_flood"),
         "--",
         "--forget",
         "4",
@@ -344,7 +302,7 @@ fn a_25_node_broadcast_report_opens_in_under_two_seconds_and_stays_small() {
         "100",
         "--seed",
         "1",
-        &repo("challenges/broadcast.wasm"),
+        &wasm("challenges/broadcast.wasm"),
     ]);
     let t = check_report(&dir, &result);
     let render = t["renderMs"].as_f64().unwrap();
@@ -366,7 +324,7 @@ fn bin_runs_get_a_report_too() {
         "--time-limit",
         "2",
         "run",
-        &repo("challenges/echo.wasm"),
+        &wasm("challenges/echo.wasm"),
     ]);
     assert_eq!(result["sim"]["real-time"], true);
     check_report(&dir, &result);

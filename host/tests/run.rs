@@ -5,6 +5,9 @@
 //! The components come from `make all fixtures`; the tests do not build them, so a
 //! missing one fails with that instruction instead of a confusing load error.
 
+mod common;
+
+use common::built;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,35 +23,17 @@ use std::time::{Duration, Instant};
 /// broken host fails the test instead of hanging it, never a speed requirement.
 const STUCK: Duration = Duration::from_secs(60);
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ sits inside the repository")
-        .to_path_buf()
-}
-
-/// A component that `make all fixtures` builds.
-fn wasm(rel: &str) -> PathBuf {
-    let p = repo().join(rel);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p
-}
-
 fn echo() -> PathBuf {
-    wasm("challenges/echo.wasm")
+    built("challenges/echo.wasm")
 }
 fn unique_ids() -> PathBuf {
-    wasm("challenges/unique-ids.wasm")
+    built("challenges/unique-ids.wasm")
 }
 fn misbehave() -> PathBuf {
-    wasm("target/wasm32-wasip2/guest/misbehave.wasm")
+    built("target/wasm32-wasip2/guest/misbehave.wasm")
 }
 fn probe() -> PathBuf {
-    wasm("target/wasm32-wasip2/guest/probe.wasm")
+    built("target/wasm32-wasip2/guest/probe.wasm")
 }
 
 /// A fresh directory under cargo's scratch space, removed when dropped.
@@ -85,7 +70,7 @@ fn shared_cache() -> PathBuf {
 }
 
 fn host() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_host"))
+    Command::new(common::host())
 }
 
 /// One `host run` process and both ends of its conversation.

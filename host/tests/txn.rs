@@ -5,67 +5,13 @@
 //! node alone runs txns one at a time and must be valid under every model. Needs
 //! `make all fixtures` first.
 
+mod common;
+
+use common::{fixture, wasm, Outcome};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-/// A .wasm of the repository, which must have been built.
-fn wasm(rel: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel);
-    assert!(
-        p.exists(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p.display().to_string()
-}
-
-fn scratch() -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "glomers-txn-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct Outcome {
-    code: i32,
-    json: Value,
-    stdout: String,
-}
-
-/// Runs `host test ARGS` with the store and the JSON in a scratch directory.
 fn test(args: &[&str]) -> Outcome {
-    let dir = scratch();
-    let json = dir.join("result.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_host"))
-        .arg("test")
-        .arg("--store")
-        .arg(dir.join("store"))
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .output()
-        .expect("run host test");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
-    assert!(
-        !json.is_null(),
-        "no JSON result\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        json,
-        stdout,
-    }
+    common::test("txn", args)
 }
 
 /// The challenge's txn node on `nodes` nodes, as the brief's command line.
@@ -105,35 +51,18 @@ fn types(o: &Outcome) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn problems(o: &Outcome) -> String {
-    o.json["problems"]
-        .as_array()
-        .map(|p| {
-            p.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_read_committed_node_is_invalid_under_serializable_with_the_cycle_explained() {
     for seed in [1, 2] {
         let o = txn("2", Some("serializable"), seed);
-        assert_eq!(
-            (o.code, &o.json["valid"]),
-            (1, &Value::Bool(false)),
-            "{}",
-            o.stdout
-        );
+        o.assert_invalid();
         let t = types(&o);
         assert!(
             t.iter().any(|a| a == "G2-item" || a == "G-single-item"),
             "{t:?}"
         );
         assert!(t.iter().all(|a| !a.ends_with("-realtime")), "{t:?}");
-        let why = problems(&o);
+        let why = o.problems();
         // The cycle names its transactions and, for each edge, the key, the values
         // and the kind of dependency.
         assert!(
@@ -144,12 +73,7 @@ fn a_read_committed_node_is_invalid_under_serializable_with_the_cycle_explained(
             "{why}"
         );
         let o = txn("2", Some("read-committed"), seed);
-        assert_eq!(
-            (o.code, &o.json["valid"]),
-            (0, &Value::Bool(true)),
-            "{}",
-            o.stdout
-        );
+        o.assert_valid();
     }
 }
 
@@ -182,8 +106,8 @@ fn one_node_running_txns_one_at_a_time_is_strict_serializable() {
 /// The list-append fixture (one node, txns applied whole one at a time).
 fn list_append(seed: u64, guest: &[&str]) -> Outcome {
     let seed = seed.to_string();
-    let wasm = wasm("target/wasm32-wasip2/guest/list_append.wasm");
-    let mut args = vec![
+    let wasm = fixture("list_append");
+    let args = vec![
         "-w",
         "txn-list-append",
         "--node-count",
@@ -198,22 +122,13 @@ fn list_append(seed: u64, guest: &[&str]) -> Outcome {
         &seed,
         &wasm,
     ];
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend(guest);
-    }
-    test(&args)
+    test(&common::with_guest(args, guest))
 }
 
 #[test]
 fn a_correct_list_append_node_is_strict_serializable_and_a_lossy_one_is_not() {
     let o = list_append(1, &[]);
-    assert_eq!(
-        (o.code, &o.json["valid"]),
-        (0, &Value::Bool(true)),
-        "{}",
-        o.stdout
-    );
+    o.assert_valid();
     assert_eq!(
         o.json["workload"]["consistency-models"],
         serde_json::json!(["strict-serializable"])
@@ -225,13 +140,8 @@ fn a_correct_list_append_node_is_strict_serializable_and_a_lossy_one_is_not() {
     // Every 10th append acknowledged and dropped: later txns read lists without
     // it, so some txn must both precede and follow another.
     let o = list_append(1, &["--lose", "10"]);
-    assert_eq!(
-        (o.code, &o.json["valid"]),
-        (1, &Value::Bool(false)),
-        "{}",
-        o.stdout
-    );
+    o.assert_invalid();
     let t = types(&o);
     assert!(t.iter().any(|a| a.starts_with("G")), "{t:?}");
-    assert!(problems(&o).contains("which T"), "{}", problems(&o));
+    assert!(o.problems().contains("which T"), "{}", o.problems());
 }

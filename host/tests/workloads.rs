@@ -3,98 +3,22 @@
 //! each on a fixture node whose verdict is known (correct ones must pass, broken
 //! ones must fail for their reason). Needs `make all fixtures` first.
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
 
-fn fixture(name: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/guest")
-        .join(format!("{name}.wasm"));
-    assert!(
-        p.exists(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p.display().to_string()
-}
+use common::{fixture, Outcome};
 
-struct Outcome {
-    code: i32,
-    json: Value,
-    stdout: String,
-}
-
-impl Outcome {
-    fn problems(&self) -> String {
-        let p = self.json["problems"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let lines: Vec<&str> = p.iter().filter_map(Value::as_str).collect();
-        lines.join("\n")
-    }
-
-    fn assert_valid(&self) {
-        assert_eq!(
-            (self.code, &self.json["valid"]),
-            (0, &Value::Bool(true)),
-            "expected a valid run:\n{}",
-            self.stdout
-        );
-    }
-
-    fn assert_invalid(&self) {
-        assert_eq!(
-            (self.code, &self.json["valid"]),
-            (1, &Value::Bool(false)),
-            "expected an invalid run:\n{}",
-            self.stdout
-        );
-    }
-}
-
-/// Runs `host test ARGS` with the store and the JSON in a scratch directory.
+/// Runs `host test ARGS`, and removes its scratch directory: nothing here reads it.
 fn test(args: &[&str]) -> Outcome {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "glomers-workloads-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let json = dir.join("result.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_host"))
-        .arg("test")
-        .arg("--store")
-        .arg(dir.join("store"))
-        .arg("--json")
-        .arg(&json)
-        .args(args)
-        .output()
-        .expect("run host test");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json = std::fs::read_to_string(&json)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
-    assert!(
-        !json.is_null(),
-        "no JSON result\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _ = std::fs::remove_dir_all(&dir);
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        json,
-        stdout,
-    }
+    let o = common::test("workloads", args);
+    let _ = std::fs::remove_dir_all(&o.dir);
+    o
 }
 
-fn kafka(guest: &[&str]) -> Outcome {
-    let wasm = fixture("kafka_bounded");
-    let mut args = vec![
+/// kafka-broken as a correct log whose polls hand out at most `batch` messages
+/// per key.
+fn kafka(batch: &str) -> Outcome {
+    let wasm = fixture("kafka_broken");
+    test(&[
         "-w",
         "kafka",
         "--node-count",
@@ -108,20 +32,18 @@ fn kafka(guest: &[&str]) -> Outcome {
         "--seed",
         "1",
         &wasm,
-    ];
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend_from_slice(guest);
-    }
-    test(&args)
+        "--",
+        "--batch",
+        batch,
+    ])
 }
 
 /// A correct log that hands out at most 10 (or 3) messages per key per poll: the
 /// final polls go on until they have caught up, so nothing is unseen.
 #[test]
 fn kafka_bounded_polls_are_valid() {
-    for guest in [&[][..], &["--batch", "3"]] {
-        let o = kafka(guest);
+    for batch in ["10", "3"] {
+        let o = kafka(batch);
         o.assert_valid();
         let counts = &o.json["workload"]["counts"];
         let kinds = counts.as_object().expect("anomaly counts");
@@ -137,7 +59,7 @@ fn kafka_bounded_polls_are_valid() {
 /// reply) by the share of commits.
 #[test]
 fn kafka_commits_are_part_of_their_poll_in_msgs_per_op() {
-    let o = kafka(&[]);
+    let o = kafka("10");
     o.assert_valid();
     let by_f = &o.json["stats"]["by-f"];
     let count = |f: &str| by_f[f]["count"].as_f64().unwrap_or(0.0);
@@ -209,7 +131,7 @@ fn lin_kv_through_weaker_stores_is_not_linearizable() {
 
 fn g_set(guest: &[&str]) -> Outcome {
     let wasm = fixture("g_set_gossip");
-    let mut args = vec![
+    let args = vec![
         "-w",
         "g-set",
         "--node-count",
@@ -224,11 +146,7 @@ fn g_set(guest: &[&str]) -> Outcome {
         "1",
         &wasm,
     ];
-    if !guest.is_empty() {
-        args.push("--");
-        args.extend_from_slice(guest);
-    }
-    test(&args)
+    test(&common::with_guest(args, guest))
 }
 
 #[test]

@@ -491,17 +491,11 @@ mod tests {
                 let at = open.iter().rposition(|(n, _)| *n == node).unwrap();
                 Some(open.remove(at).1)
             };
-            h.entries.push(Entry {
-                index,
-                kind,
+            h.push(Entry {
                 process: node as u64,
                 node,
-                f,
-                value,
-                time: sec * 1_000_000_000,
-                error: None,
-                is_final: false,
                 invoke,
+                ..Entry::at(kind, f, value, sec * 1_000_000_000)
             });
         }
         h

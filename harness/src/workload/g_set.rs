@@ -329,20 +329,8 @@ mod tests {
             v: Value,
             inv: Option<usize>,
         ) -> usize {
-            let index = self.0.entries.len();
-            self.0.entries.push(Entry {
-                index,
-                kind,
-                process: 0,
-                node: 0,
-                f,
-                value: v,
-                time: t * 1_000_000,
-                error: None,
-                is_final: false,
-                invoke: inv,
-            });
-            index
+            let e = Entry::at(kind, f, v, t * 1_000_000);
+            self.0.push(Entry { invoke: inv, ..e })
         }
         fn add(&mut self, t: u64, x: u64) -> usize {
             self.push(Kind::Invoke, "add", t, json!(x), None)
@@ -359,6 +347,16 @@ mod tests {
             };
             self.push(Kind::Ok, f, t, v, Some(i));
         }
+        /// An add at `t` of `x`, acknowledged at `t + 1`.
+        fn added(&mut self, t: u64, x: u64) {
+            let i = self.add(t, x);
+            self.ok(i, t + 1, Value::Null);
+        }
+        /// A read at `t` that returned `v` at `t + 1`.
+        fn read_ok(&mut self, t: u64, v: Value) {
+            let i = self.read(t);
+            self.ok(i, t + 1, v);
+        }
         fn verdict(&self) -> Verdict {
             let nodes = ["n0".to_string()];
             check(&self.0, &Context { nodes: &nodes })
@@ -368,12 +366,9 @@ mod tests {
     #[test]
     fn a_correct_set_is_stable() {
         let mut h = H::default();
-        let a = h.add(1, 0);
-        h.ok(a, 2, Value::Null);
-        let a = h.add(3, 1);
-        h.ok(a, 4, Value::Null);
-        let r = h.read(5);
-        h.ok(r, 6, json!([0, 1]));
+        h.added(1, 0);
+        h.added(3, 1);
+        h.read_ok(5, json!([0, 1]));
         let v = h.verdict();
         assert_eq!(v.valid, Valid::True, "{:?}", v.problems);
         assert_eq!(v.result["stable-count"], 2);
@@ -383,14 +378,10 @@ mod tests {
     #[test]
     fn a_lost_add_is_invalid() {
         let mut h = H::default();
-        let a = h.add(1, 0);
-        h.ok(a, 2, Value::Null);
-        let a = h.add(3, 1);
-        h.ok(a, 4, Value::Null);
-        let r = h.read(5);
-        h.ok(r, 6, json!([0, 1]));
-        let r = h.read(7);
-        h.ok(r, 8, json!([0]));
+        h.added(1, 0);
+        h.added(3, 1);
+        h.read_ok(5, json!([0, 1]));
+        h.read_ok(7, json!([0]));
         let v = h.verdict();
         assert_eq!(v.valid, Valid::False);
         assert_eq!(v.result["lost"], json!([1]));
@@ -404,20 +395,16 @@ mod tests {
         let (a, b) = (h.add(1, 0), h.add(1, 1));
         h.ok(a, 2, Value::Null);
         h.ok(b, 2, Value::Null);
-        let r = h.read(3);
-        h.ok(r, 4, json!([0]));
+        h.read_ok(3, json!([0]));
         assert_eq!(h.verdict().result["lost"], json!([1]));
     }
 
     #[test]
     fn a_late_element_is_stale_but_valid() {
         let mut h = H::default();
-        let a = h.add(1, 0);
-        h.ok(a, 2, Value::Null);
-        let r = h.read(10);
-        h.ok(r, 11, json!([]));
-        let r = h.read(20);
-        h.ok(r, 21, json!([0]));
+        h.added(1, 0);
+        h.read_ok(10, json!([]));
+        h.read_ok(20, json!([0]));
         let v = h.verdict();
         assert_eq!(v.valid, Valid::True, "{:?}", v.problems);
         assert_eq!(v.result["stale"], json!([0]));
@@ -430,31 +417,26 @@ mod tests {
         // and was never read is never-read, not lost; one a read returned is known.
         let mut h = H::default();
         let a = h.add(1, 0);
-        let r = h.read(2);
-        h.ok(r, 3, json!([]));
+        h.read_ok(2, json!([]));
         h.add(4, 1);
         h.add(4, 2);
         h.ok(a, 5, Value::Null);
-        let r = h.read(6);
-        h.ok(r, 7, json!([0, 2]));
+        h.read_ok(6, json!([0, 2]));
         let v = h.verdict();
         assert_eq!(v.valid, Valid::True, "{:?}", v.problems);
         assert_eq!(v.result["never-read"], json!([1]));
         assert_eq!(v.result["stable-count"], 2);
         assert_eq!(v.result["stale-count"], 0);
         // But once read, an indeterminate add may not vanish.
-        let r = h.read(8);
-        h.ok(r, 9, json!([0]));
+        h.read_ok(8, json!([0]));
         assert_eq!(h.verdict().result["lost"], json!([2]));
     }
 
     #[test]
     fn unexpected_elements_and_empty_runs() {
         let mut h = H::default();
-        let a = h.add(1, 0);
-        h.ok(a, 2, Value::Null);
-        let r = h.read(3);
-        h.ok(r, 4, json!([0, 42]));
+        h.added(1, 0);
+        h.read_ok(3, json!([0, 42]));
         let v = h.verdict();
         assert_eq!(v.valid, Valid::False);
         assert_eq!(v.result["unexpected"], json!(["42"]));

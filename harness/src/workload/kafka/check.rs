@@ -436,18 +436,12 @@ pub(super) mod tests {
         let mut h = History::default();
         for (t, (process, f, inv, ok)) in ops.iter().enumerate() {
             for (kind, value) in [(Kind::Invoke, inv), (Kind::Ok, ok)] {
-                let index = h.entries.len();
-                h.entries.push(Entry {
-                    index,
-                    kind,
+                let time = (2 * t + usize::from(kind == Kind::Ok)) as u64 * 1_000_000;
+                let invoke = (kind == Kind::Ok).then(|| h.entries.len() - 1);
+                h.push(Entry {
                     process: *process,
-                    node: 0,
-                    f,
-                    value: value.clone(),
-                    time: (2 * t + usize::from(kind == Kind::Ok)) as u64 * 1_000_000,
-                    error: None,
-                    is_final: false,
-                    invoke: (kind == Kind::Ok).then(|| index - 1),
+                    invoke,
+                    ..Entry::at(kind, f, value.clone(), time)
                 });
             }
         }

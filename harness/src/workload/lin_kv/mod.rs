@@ -357,20 +357,12 @@ mod tests {
             v: Value,
             inv: Option<usize>,
         ) -> usize {
-            let index = self.0.entries.len();
-            self.0.entries.push(Entry {
-                index,
-                kind,
+            self.0.push(Entry {
                 process: p,
                 node: p as usize % 2,
-                f,
-                value: v,
-                time: t * 1_000_000,
-                error: None,
-                is_final: false,
                 invoke: inv,
-            });
-            index
+                ..Entry::at(kind, f, v, t * 1_000_000)
+            })
         }
         fn invoke(&mut self, p: u64, f: &'static str, t: u64, v: Value) -> usize {
             self.push(Kind::Invoke, p, f, t, v, None)

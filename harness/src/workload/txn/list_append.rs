@@ -21,15 +21,14 @@ use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::cycles;
 use super::explain::{self, Describe};
 use super::gen::TxnGen;
-use super::graph::{Dep, Graph, Rel, TxnId};
+use super::graph::{Dep, Graph, TxnId};
 use super::models::Models;
 use super::{verdict, Findings};
-use crate::history::{Entry, History, Kind};
+use crate::history::{History, Kind};
 use crate::rng::Rng;
-use crate::workload::{secs, Context, Op, Verdict, Workload};
+use crate::workload::{Context, Op, Verdict, Workload};
 
 pub struct ListAppend {
     gen: TxnGen,
@@ -50,22 +49,7 @@ fn is_list(v: &Value) -> bool {
 
 impl Workload for ListAppend {
     fn next_op(&mut self, _: usize, rng: &mut Rng) -> Op {
-        let txn: Vec<Value> = self
-            .gen
-            .next(rng)
-            .into_iter()
-            .map(|m| {
-                if m.write {
-                    json!(["append", m.key, m.value])
-                } else {
-                    json!(["r", m.key, null])
-                }
-            })
-            .collect();
-        Op {
-            f: "txn",
-            value: Value::Array(txn),
-        }
+        super::next_txn(&mut self.gen, rng, "append")
     }
 
     fn request(&self, op: &Op) -> Value {
@@ -89,11 +73,7 @@ enum Mop {
     Read(i64, Option<Vec<i64>>),
 }
 
-struct Txn<'a> {
-    kind: Kind,
-    entry: &'a Entry,
-    mops: Vec<Mop>,
-}
+type Txn<'a> = super::Txn<'a, Mop>;
 
 fn mops_of(v: &Value, ok: bool) -> Vec<Mop> {
     let list = |v: &Value| -> Option<Vec<i64>> {
@@ -136,15 +116,7 @@ struct Analysis<'a> {
 
 impl<'a> Analysis<'a> {
     fn new(history: &'a History, ctx: &'a Context<'a>) -> Analysis<'a> {
-        let txns: Vec<Txn> = history
-            .completions()
-            .filter(|c| c.f == "txn")
-            .map(|c| Txn {
-                kind: c.kind,
-                entry: c,
-                mops: mops_of(&c.value, c.kind == Kind::Ok),
-            })
-            .collect();
+        let txns = super::txns(history, |c| mops_of(&c.value, c.kind == Kind::Ok));
         let mut a = Analysis {
             ctx,
             graph: Graph::new(txns.len()),
@@ -282,10 +254,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn oks(&self) -> impl Iterator<Item = (TxnId, &Txn<'a>)> + '_ {
-        self.txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == Kind::Ok)
+        super::oks(&self.txns)
     }
 
     fn findings(mut self, history: &History, models: &Models) -> Findings {
@@ -305,30 +274,12 @@ impl<'a> Analysis<'a> {
                 found.insert(name.into(), cases);
             }
         }
-        let levels = models.levels();
-        if levels.realtime {
-            let completion: Vec<usize> = self.txns.iter().map(|t| t.entry.index).collect();
-            self.graph.add_realtime(history, &completion);
-        }
-        for c in cycles::search(&self.graph, levels) {
-            let text = explain::cycle(&self, &c);
-            found.entry(c.anomaly).or_default().push(text);
-        }
-        let count = |k: Kind| self.txns.iter().filter(|t| t.kind == k).count();
-        Findings {
-            anomalies: found,
-            counts: (count(Kind::Ok), count(Kind::Fail), count(Kind::Info)),
-            dependencies: [
-                ("wr", Rel::Wr),
-                ("ww", Rel::Ww),
-                ("rw", Rel::Rw),
-                ("realtime", Rel::Realtime),
-            ]
-            .into_iter()
-            .filter(|&(_, r)| r != Rel::Realtime || levels.realtime)
-            .map(|(name, r)| (name, self.graph.count(r)))
-            .collect(),
-            checked: &[
+        super::findings(
+            &mut self,
+            found,
+            history,
+            models,
+            &[
                 "incompatible-order",
                 "duplicate-elements",
                 "internal",
@@ -337,7 +288,7 @@ impl<'a> Analysis<'a> {
                 "G1b",
                 "lost-update",
             ],
-        }
+        )
     }
 
     fn duplicates(&self) -> Vec<String> {
@@ -494,6 +445,16 @@ impl<'a> Analysis<'a> {
     }
 }
 
+impl<'a> super::Analyzed<'a> for Analysis<'a> {
+    type Mop = Mop;
+    fn txns(&self) -> &[Txn<'a>] {
+        &self.txns
+    }
+    fn graph(&mut self) -> &mut Graph {
+        &mut self.graph
+    }
+}
+
 impl Describe for Analysis<'_> {
     fn txn(&self, t: TxnId) -> String {
         let t = &self.txns[t];
@@ -506,14 +467,7 @@ impl Describe for Analysis<'_> {
                 Mop::Read(k, None) => format!("[r {k} ?]"),
             })
             .collect();
-        format!(
-            "txn [{}] (process {} on {}, {} at {})",
-            mops.join(" "),
-            t.entry.process,
-            self.ctx.node(t.entry.node),
-            t.kind.name(),
-            secs(t.entry.time)
-        )
+        super::describe(t, &mops, self.ctx)
     }
 
     fn dep(&self, dep: &Dep, a: &str, b: &str) -> String {
@@ -547,65 +501,19 @@ impl Describe for Analysis<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{self, history, types};
     use super::*;
-    use crate::workload::{Options, Valid};
-    use std::collections::HashMap;
+    use crate::workload::Valid;
 
-    fn options(models: &[&str]) -> Options {
-        Options {
-            nodes: vec!["n0".into()],
-            topology: "grid".into(),
-            concurrency: 1,
-            key_count: None,
-            max_txn_length: 4,
-            max_writes_per_key: 16,
-            consistency_models: models.iter().map(|m| m.to_string()).collect(),
-        }
-    }
-
-    /// Txns as (kind, micro-ops), invoked all at once (`concurrent`) or one
-    /// after another.
-    fn history(txns: &[(Kind, Value)], concurrent: bool) -> History {
-        let mut h = History::default();
-        let n = txns.len();
-        let entry = |index, kind, i: usize, v: &Value, invoke| Entry {
-            index,
-            kind,
-            process: i as u64,
-            node: 0,
-            f: "txn",
-            value: v.clone(),
-            time: index as u64 * 1000,
-            error: None,
-            is_final: false,
-            invoke,
-        };
-        for (i, (kind, v)) in txns.iter().enumerate() {
-            let (inv, done) = if concurrent {
-                (i, n + i)
-            } else {
-                (2 * i, 2 * i + 1)
-            };
-            h.entries.push(entry(inv, Kind::Invoke, i, v, None));
-            h.entries.push(entry(done, *kind, i, v, Some(inv)));
-        }
-        h.entries.sort_by_key(|e| e.index);
-        h
+    /// Appends from stores that replicate late (see `testing::replicated`).
+    fn appended(n: usize, replicas: usize, lag: usize) -> Vec<(Kind, Value)> {
+        testing::replicated(n, replicas, lag, 9, "append", |l: &mut Vec<u64>, e| {
+            l.push(e)
+        })
     }
 
     fn judge(models: &[&str], txns: &[(Kind, Value)], concurrent: bool) -> Verdict {
-        let w = new(&options(models)).unwrap();
-        let nodes = vec!["n0".to_string()];
-        w.check(&history(txns, concurrent), &Context { nodes: &nodes })
-    }
-
-    fn types(v: &Verdict) -> Vec<String> {
-        v.result["anomaly-types"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t.as_str().unwrap().to_string())
-            .collect()
+        testing::judge(new, models, &history(txns, concurrent))
     }
 
     const ALL: &[&str] = &["strict-serializable"];
@@ -773,55 +681,12 @@ mod tests {
         assert_eq!(judge(&["read-committed"], &txns, false).valid, Valid::True);
     }
 
-    /// `n` generated txns run by `replicas` stores in turn, each txn applied
-    /// whole on its store and its appends shipped to the others `lag` txns later.
-    fn replicated(n: usize, replicas: usize, lag: usize) -> Vec<(Kind, Value)> {
-        let mut gen = TxnGen::new(None, 4, 16).unwrap();
-        let mut rng = Rng::new(9);
-        let mut stores: Vec<HashMap<u64, Vec<u64>>> = vec![HashMap::new(); replicas];
-        // (when, from which store, what)
-        type Shipment = (usize, usize, Vec<(u64, u64)>);
-        let mut shipped: Vec<Shipment> = Vec::new();
-        let mut out = Vec::new();
-        for i in 0..n {
-            for (at, from, appends) in &shipped {
-                if *at == i {
-                    for (r, store) in stores.iter_mut().enumerate() {
-                        if r != *from {
-                            for &(k, v) in appends {
-                                store.entry(k).or_default().push(v);
-                            }
-                        }
-                    }
-                }
-            }
-            let r = i % replicas;
-            let mut appends = Vec::new();
-            let mops: Vec<Value> = gen
-                .next(&mut rng)
-                .into_iter()
-                .map(|m| {
-                    if m.write {
-                        stores[r].entry(m.key).or_default().push(m.value);
-                        appends.push((m.key, m.value));
-                        json!(["append", m.key, m.value])
-                    } else {
-                        json!(["r", m.key, stores[r].get(&m.key)])
-                    }
-                })
-                .collect();
-            shipped.push((i + lag, r, appends));
-            out.push((Kind::Ok, Value::Array(mops)));
-        }
-        out
-    }
-
     #[test]
     fn a_serial_store_is_strict_serializable_and_diverging_replicas_are_not() {
-        let v = judge(ALL, &replicated(3000, 1, 0), false);
+        let v = judge(ALL, &appended(3000, 1, 0), false);
         assert_eq!(v.valid, Valid::True, "{:?}", v.problems);
         // Replicas apply each other's appends late, so their lists diverge.
-        let txns = replicated(3000, 2, 3);
+        let txns = appended(3000, 2, 3);
         let v = judge(&["read-committed"], &txns, false);
         assert!(
             types(&v).contains(&"incompatible-order".to_string()),

@@ -2,8 +2,9 @@
 //! model (rw-register, list-append) has its generator, its RPCs and what its
 //! values reveal about version orders; the rest is shared: the dependency graph
 //! ([`graph`]), the cycle search ([`cycles`]), the explanations ([`explain`]),
-//! the consistency models ([`models`]), Elle's transaction generator ([`gen`])
-//! and the verdict (here).
+//! the consistency models ([`models`]), Elle's transaction generator ([`gen`]),
+//! and here the txns as both data models see them, the end of the check that
+//! does not depend on the data model, and the verdict.
 
 pub mod cycles;
 pub mod explain;
@@ -12,11 +13,18 @@ pub mod graph;
 pub mod list_append;
 pub mod models;
 pub mod rw_register;
+#[cfg(test)]
+mod testing;
 
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-use super::{Op, Valid, Verdict};
+use super::{secs, Context, Op, Valid, Verdict};
+use crate::history::{Entry, History, Kind};
+use crate::rng::Rng;
+use explain::Describe;
+use gen::TxnGen;
+use graph::{Graph, Rel, TxnId};
 use models::Models;
 
 pub use list_append::new as list_append;
@@ -35,6 +43,118 @@ pub struct Findings {
     pub dependencies: Vec<(&'static str, usize)>,
     /// The anomalies other than cycles this workload looks for.
     pub checked: &'static [&'static str],
+}
+
+/// A completed txn, with its micro-ops in its data model's form.
+pub struct Txn<'a, M> {
+    /// How it completed: ok, failed or indeterminate.
+    pub kind: Kind,
+    /// Its completion in the history.
+    pub entry: &'a Entry,
+    /// Its micro-ops, as the data model reads them.
+    pub mops: Vec<M>,
+}
+
+/// The history's txns in completion order (a txn's place is its `TxnId`);
+/// `mops` reads a completion's micro-ops.
+pub fn txns<M>(history: &History, mops: impl Fn(&Entry) -> Vec<M>) -> Vec<Txn<'_, M>> {
+    history
+        .completions()
+        .filter(|c| c.f == "txn")
+        .map(|c| Txn {
+            kind: c.kind,
+            entry: c,
+            mops: mops(c),
+        })
+        .collect()
+}
+
+/// The txns that completed ok, with their ids.
+pub fn oks<'b, 'a, M>(
+    txns: &'b [Txn<'a, M>],
+) -> impl Iterator<Item = (TxnId, &'b Txn<'a, M>)> + 'b {
+    txns.iter().enumerate().filter(|(_, t)| t.kind == Kind::Ok)
+}
+
+/// A txn in full for an explanation, given its micro-ops in words.
+pub fn describe<M>(t: &Txn<M>, mops: &[String], ctx: &Context) -> String {
+    format!(
+        "txn [{}] (process {} on {}, {} at {})",
+        mops.join(" "),
+        t.entry.process,
+        ctx.node(t.entry.node),
+        t.kind.name(),
+        secs(t.entry.time)
+    )
+}
+
+/// A txn request from Elle's generator: each micro-op `[write, k, v]` or
+/// `["r", k, null]`, `write` being the data model's name for a write.
+pub fn next_txn(gen: &mut TxnGen, rng: &mut Rng, write: &str) -> Op {
+    let txn: Vec<Value> = gen
+        .next(rng)
+        .into_iter()
+        .map(|m| {
+            if m.write {
+                json!([write, m.key, m.value])
+            } else {
+                json!(["r", m.key, null])
+            }
+        })
+        .collect();
+    Op {
+        f: "txn",
+        value: Value::Array(txn),
+    }
+}
+
+/// What a data model's analysis gives the end of the check they share.
+pub trait Analyzed<'a>: Describe {
+    /// A micro-op in the data model's form.
+    type Mop;
+    /// Every completed txn, by `TxnId`.
+    fn txns(&self) -> &[Txn<'a, Self::Mop>];
+    /// The dependencies the data model inferred.
+    fn graph(&mut self) -> &mut Graph;
+}
+
+/// The end of every data model's check: real-time edges when a model asks for
+/// them, the cycles explained and added to what the data model `found`, and the
+/// counts. `checked` names the anomalies other than cycles it looked for.
+pub fn findings<'a, A: Analyzed<'a>>(
+    a: &mut A,
+    mut found: BTreeMap<String, Vec<String>>,
+    history: &History,
+    models: &Models,
+    checked: &'static [&'static str],
+) -> Findings {
+    let levels = models.levels();
+    if levels.realtime {
+        let completion: Vec<usize> = a.txns().iter().map(|t| t.entry.index).collect();
+        a.graph().add_realtime(history, &completion);
+    }
+    for c in cycles::search(a.graph(), levels) {
+        let text = explain::cycle(a, &c);
+        found.entry(c.anomaly).or_default().push(text);
+    }
+    let count = |k: Kind| a.txns().iter().filter(|t| t.kind == k).count();
+    let counts = (count(Kind::Ok), count(Kind::Fail), count(Kind::Info));
+    let graph = a.graph();
+    Findings {
+        anomalies: found,
+        counts,
+        dependencies: [
+            ("wr", Rel::Wr),
+            ("ww", Rel::Ww),
+            ("rw", Rel::Rw),
+            ("realtime", Rel::Realtime),
+        ]
+        .into_iter()
+        .filter(|&(_, r)| r != Rel::Realtime || levels.realtime)
+        .map(|(name, r)| (name, graph.count(r)))
+        .collect(),
+        checked,
+    }
 }
 
 /// Whether an anomaly is a kind of cycle (looked for in every workload).

@@ -21,12 +21,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::cycles;
 use super::explain::{self, Describe};
 use super::gen::TxnGen;
-use super::graph::{Dep, Graph, Rel, TxnId};
+use super::graph::{Dep, Graph, TxnId};
 use super::models::Models;
 use super::{verdict, Findings};
-use crate::history::{Entry, History, Kind};
+use crate::history::{History, Kind};
 use crate::rng::Rng;
-use crate::workload::{secs, Context, Op, Verdict, Workload};
+use crate::workload::{Context, Op, Verdict, Workload};
 
 pub struct TxnRw {
     gen: TxnGen,
@@ -42,22 +42,7 @@ pub fn new(o: &crate::workload::Options) -> Result<Box<dyn Workload>> {
 
 impl Workload for TxnRw {
     fn next_op(&mut self, _: usize, rng: &mut Rng) -> Op {
-        let txn: Vec<Value> = self
-            .gen
-            .next(rng)
-            .into_iter()
-            .map(|m| {
-                if m.write {
-                    json!(["w", m.key, m.value])
-                } else {
-                    json!(["r", m.key, null])
-                }
-            })
-            .collect();
-        Op {
-            f: "txn",
-            value: Value::Array(txn),
-        }
+        super::next_txn(&mut self.gen, rng, "w")
     }
 
     fn request(&self, op: &Op) -> Value {
@@ -87,11 +72,7 @@ struct Mop {
     v: Option<i64>,
 }
 
-struct Txn<'a> {
-    kind: Kind,
-    entry: &'a Entry,
-    mops: Vec<Mop>,
-}
+type Txn<'a> = super::Txn<'a, Mop>;
 
 fn mops_of(v: &Value) -> Vec<Mop> {
     v.as_array()
@@ -142,15 +123,7 @@ struct Analysis<'a> {
 
 impl<'a> Analysis<'a> {
     fn new(history: &'a History, ctx: &'a Context<'a>) -> Analysis<'a> {
-        let txns: Vec<Txn> = history
-            .completions()
-            .filter(|c| c.f == "txn")
-            .map(|c| Txn {
-                kind: c.kind,
-                entry: c,
-                mops: mops_of(&c.value),
-            })
-            .collect();
+        let txns = super::txns(history, |c| mops_of(&c.value));
         let mut a = Analysis {
             ctx,
             graph: Graph::new(txns.len()),
@@ -162,10 +135,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn oks(&self) -> impl Iterator<Item = (TxnId, &Txn<'a>)> + '_ {
-        self.txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.kind == Kind::Ok)
+        super::oks(&self.txns)
     }
 
     fn build_graph(&mut self) {
@@ -285,31 +255,13 @@ impl<'a> Analysis<'a> {
                 found.insert(name.into(), cases);
             }
         }
-        let levels = models.levels();
-        if levels.realtime {
-            let completion: Vec<usize> = self.txns.iter().map(|t| t.entry.index).collect();
-            self.graph.add_realtime(history, &completion);
-        }
-        for c in cycles::search(&self.graph, levels) {
-            let text = explain::cycle(&self, &c);
-            found.entry(c.anomaly).or_default().push(text);
-        }
-        let count = |k: Kind| self.txns.iter().filter(|t| t.kind == k).count();
-        Findings {
-            anomalies: found,
-            counts: (count(Kind::Ok), count(Kind::Fail), count(Kind::Info)),
-            dependencies: [
-                ("wr", Rel::Wr),
-                ("ww", Rel::Ww),
-                ("rw", Rel::Rw),
-                ("realtime", Rel::Realtime),
-            ]
-            .into_iter()
-            .filter(|&(_, r)| r != Rel::Realtime || levels.realtime)
-            .map(|(name, r)| (name, self.graph.count(r)))
-            .collect(),
-            checked: &["cyclic-versions", "internal", "G1a", "G1b", "lost-update"],
-        }
+        super::findings(
+            &mut self,
+            found,
+            history,
+            models,
+            &["cyclic-versions", "internal", "G1a", "G1b", "lost-update"],
+        )
     }
 
     fn internal(&self) -> Vec<String> {
@@ -413,6 +365,16 @@ impl<'a> Analysis<'a> {
     }
 }
 
+impl<'a> super::Analyzed<'a> for Analysis<'a> {
+    type Mop = Mop;
+    fn txns(&self) -> &[Txn<'a>] {
+        &self.txns
+    }
+    fn graph(&mut self) -> &mut Graph {
+        &mut self.graph
+    }
+}
+
 impl Describe for Analysis<'_> {
     fn txn(&self, t: TxnId) -> String {
         let t = &self.txns[t];
@@ -428,14 +390,7 @@ impl Describe for Analysis<'_> {
                 )
             })
             .collect();
-        format!(
-            "txn [{}] (process {} on {}, {} at {})",
-            mops.join(" "),
-            t.entry.process,
-            self.ctx.node(t.entry.node),
-            t.kind.name(),
-            secs(t.entry.time)
-        )
+        super::describe(t, &mops, self.ctx)
     }
 
     fn dep(&self, dep: &Dep, a: &str, b: &str) -> String {
@@ -498,83 +453,26 @@ fn version_cycle(g: &BTreeMap<i64, Vec<i64>>) -> Option<Vec<i64>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::{self, history, options, types};
     use super::*;
-    use crate::workload::{Options, Valid};
-    use std::collections::HashMap;
+    use crate::workload::Valid;
 
-    fn options(models: &[&str]) -> Options {
-        Options {
-            nodes: vec!["n0".into()],
-            topology: "grid".into(),
-            concurrency: 1,
-            key_count: None,
-            max_txn_length: 4,
-            max_writes_per_key: 16,
-            consistency_models: models.iter().map(|m| m.to_string()).collect(),
-        }
-    }
-
-    /// A history of txns run one after another: (kind, txn as [f, k, v] triples).
-    fn history(txns: &[(Kind, Value)]) -> History {
-        let mut h = History::default();
-        for (i, (kind, v)) in txns.iter().enumerate() {
-            for k in [Kind::Invoke, *kind] {
-                let index = h.entries.len();
-                h.entries.push(Entry {
-                    index,
-                    kind: k,
-                    process: i as u64,
-                    node: 0,
-                    f: "txn",
-                    value: v.clone(),
-                    time: index as u64 * 1000,
-                    error: None,
-                    is_final: false,
-                    invoke: (k != Kind::Invoke).then(|| index - 1),
-                });
-            }
-        }
-        h
+    fn judge(models: &[&str], txns: &[(Kind, Value)]) -> Verdict {
+        testing::judge(new, models, &history(txns, false))
     }
 
     /// The same txns, all invoked before any completes (no real-time order).
     fn concurrent(txns: &[(Kind, Value)]) -> History {
-        let serial = history(txns);
-        let (invokes, completions): (Vec<Entry>, Vec<Entry>) = serial
-            .entries
-            .into_iter()
-            .partition(|e| e.kind == Kind::Invoke);
-        let mut h = History::default();
-        let n = invokes.len();
-        for (i, mut e) in invokes.into_iter().enumerate() {
-            e.index = i;
-            h.entries.push(e);
-        }
-        for (i, mut e) in completions.into_iter().enumerate() {
-            e.index = n + i;
-            e.invoke = Some(i);
-            h.entries.push(e);
-        }
-        h
+        history(txns, true)
+    }
+
+    /// Writes from stores that replicate late (see `testing::replicated`).
+    fn written(n: usize, replicas: usize, lag: usize, seed: u64) -> Vec<(Kind, Value)> {
+        testing::replicated(n, replicas, lag, seed, "w", |v: &mut u64, w| *v = w)
     }
 
     fn judge_history(models: &[&str], h: &History) -> Verdict {
-        let w = new(&options(models)).unwrap();
-        let nodes = vec!["n0".to_string()];
-        w.check(h, &Context { nodes: &nodes })
-    }
-
-    fn judge(models: &[&str], txns: &[(Kind, Value)]) -> Verdict {
-        judge_history(models, &history(txns))
-    }
-
-    fn types(v: &Verdict) -> Vec<String> {
-        v.result["anomaly-types"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t.as_str().unwrap().to_string())
-            .collect()
+        testing::judge(new, models, h)
     }
 
     fn found(v: &Verdict) -> Vec<String> {
@@ -752,55 +650,13 @@ mod tests {
         assert!(new(&options(&["bogus"])).is_err());
     }
 
-    /// `n` generated txns run by `replicas` stores, txn i on store i % replicas,
-    /// each txn applied whole on its store and its writes shipped to the others
-    /// `lag` txns later (last writer wins); one store is a serial database.
-    fn replicated(n: usize, replicas: usize, lag: usize, seed: u64) -> Vec<(Kind, Value)> {
-        let mut gen = TxnGen::new(None, 4, 16).unwrap();
-        let mut rng = Rng::new(seed);
-        let mut stores: Vec<HashMap<u64, u64>> = vec![HashMap::new(); replicas];
-        // (when, from which store, what)
-        type Shipment = (usize, usize, Vec<(u64, u64)>);
-        let mut shipped: Vec<Shipment> = Vec::new();
-        let mut out = Vec::new();
-        for i in 0..n {
-            for (at, from, writes) in &shipped {
-                if *at == i {
-                    for (r, store) in stores.iter_mut().enumerate() {
-                        if r != *from {
-                            store.extend(writes.iter().copied());
-                        }
-                    }
-                }
-            }
-            let r = i % replicas;
-            let mut writes = Vec::new();
-            let mops: Vec<Value> = gen
-                .next(&mut rng)
-                .into_iter()
-                .map(|m| {
-                    if m.write {
-                        stores[r].insert(m.key, m.value);
-                        writes.push((m.key, m.value));
-                        json!(["w", m.key, m.value])
-                    } else {
-                        json!(["r", m.key, stores[r].get(&m.key)])
-                    }
-                })
-                .collect();
-            shipped.push((i + lag, r, writes));
-            out.push((Kind::Ok, Value::Array(mops)));
-        }
-        out
-    }
-
     #[test]
     fn a_serial_store_is_strict_serializable_and_replicas_only_read_committed() {
-        let serial = history(&replicated(3000, 1, 0, 5));
+        let serial = history(&written(3000, 1, 0, 5), false);
         let v = judge_history(&["strict-serializable"], &serial);
         assert_eq!(v.valid, Valid::True, "{:?}", v.problems);
         // Two stores that ship their writes 3 txns later, run in turn.
-        let lww = history(&replicated(3000, 2, 3, 5));
+        let lww = history(&written(3000, 2, 3, 5), false);
         assert_eq!(judge_history(&["read-committed"], &lww).valid, Valid::True);
         let v = judge_history(&["serializable"], &lww);
         assert_eq!(v.valid, Valid::False);
