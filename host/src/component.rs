@@ -30,7 +30,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::log::elog;
-use crate::node::{HostState, NodeBindingsPre};
+use crate::node::{HostState, Pre};
 
 /// A component larger than this is refused unread: reading is bounded, so a path to
 /// an endless file (`/dev/zero`, a pipe) fails instead of eating memory without end.
@@ -65,12 +65,25 @@ pub fn engine() -> &'static Engine {
 /// A component ready to instantiate as many nodes as wanted.
 #[derive(Clone)]
 pub struct Loaded {
-    pub pre: NodeBindingsPre<HostState>,
+    /// Linked, by the world it implements (`node`, or `handoff` too).
+    pub pre: Pre,
+    /// Where it was read from.
     pub path: PathBuf,
+    /// Its content hash (SHA-256 of the .wasm), the first 12 hex digits: what names a
+    /// version in swap reports.
+    pub hash: String,
+}
+
+impl Loaded {
+    /// Whether it can hand its state over in a live swap (world `handoff`).
+    pub fn handoff(&self) -> bool {
+        self.pre.handoff()
+    }
 }
 
 /// Reads, compiles (or takes from the cache) and links the component at `path`,
-/// checking that it implements the `glomers:node/node` world.
+/// checking that it implements the `glomers:node/node` world (or `handoff`, which
+/// includes it).
 pub fn load(path: &Path) -> Result<Loaded> {
     let bytes = read_component(path)?;
     let component = compile_cached(&bytes).map_err(|e| {
@@ -88,6 +101,7 @@ pub fn load(path: &Path) -> Result<Loaded> {
     Ok(Loaded {
         pre,
         path: path.to_path_buf(),
+        hash: short_hash(&bytes),
     })
 }
 
@@ -123,12 +137,17 @@ fn read_component(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn link(component: &Component) -> Result<NodeBindingsPre<HostState>> {
+fn link(component: &Component) -> Result<Pre> {
     let mut linker = Linker::<HostState>::new(engine());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     crate::node::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(component)?;
-    Ok(NodeBindingsPre::new(pre)?)
+    Pre::new(pre)
+}
+
+/// The first 12 hex digits of the SHA-256 of `bytes`.
+pub fn short_hash(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes)[..6])
 }
 
 /// Compiles `bytes` ahead of time into the cache; returns the artifact's path.

@@ -127,14 +127,20 @@ impl Limits {
             v.push(("--call-budget-ms".into(), self.call_budget_ms.to_string()));
         }
         if self.max_sends_per_call != d.max_sends_per_call {
-            v.push(("--max-sends-per-call".into(), self.max_sends_per_call.to_string()));
+            v.push((
+                "--max-sends-per-call".into(),
+                self.max_sends_per_call.to_string(),
+            ));
         }
         if self.max_send_bytes_per_call != d.max_send_bytes_per_call {
             let bytes = self.max_send_bytes_per_call.to_string();
             v.push(("--max-send-bytes-per-call".into(), bytes));
         }
         if self.max_crash_streak != d.max_crash_streak {
-            v.push(("--max-crash-streak".into(), self.max_crash_streak.to_string()));
+            v.push((
+                "--max-crash-streak".into(),
+                self.max_crash_streak.to_string(),
+            ));
         }
         v
     }

@@ -436,7 +436,8 @@ fn a_node_that_babbles_before_init_stops_the_test_from_starting() {
     // A harness error at once (exit 2), not a verdict after the init timeout.
     assert_eq!(o.code, 2, "{}", o.stdout);
     assert!(
-        o.stderr.contains("n0 printed a line on stdout that is not a Maelstrom message"),
+        o.stderr
+            .contains("n0 printed a line on stdout that is not a Maelstrom message"),
         "{}",
         o.stderr
     );
@@ -548,7 +549,10 @@ fn crashes_are_reported_and_the_node_goes_on() {
     let log = Path::new(o.json["wall"]["logs"].as_str().unwrap())
         .join(format!("{}.log", first["node"].as_str().unwrap()));
     let log = std::fs::read_to_string(log).unwrap();
-    assert!(log.contains("the node crashed: panic; it was restarted"), "{log}");
+    assert!(
+        log.contains("the node crashed: panic; it was restarted"),
+        "{log}"
+    );
 }
 
 #[test]
