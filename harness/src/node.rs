@@ -80,6 +80,8 @@ pub struct UpgradeInfo {
     pub to: String,
     /// Whether its state came across; if not, it started afresh with its `init`.
     pub state_carried: bool,
+    /// Why the state did not come across, when it did not (one line).
+    pub fresh_because: Option<String>,
     /// How long the switch took on the real clock (virtual time does not move).
     pub pause: Duration,
 }

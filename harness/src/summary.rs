@@ -55,10 +55,10 @@ fn fault_line(e: &serde_json::Value) -> String {
 
 /// One node's switch: when its turn came, and what became of it.
 fn upgrade_line(u: &NodeUpgrade) -> String {
-    let carried = if u.state_carried {
-        "state carried"
-    } else {
-        "state not carried: it started afresh"
+    let carried = match (&u.fresh_because, u.state_carried) {
+        (_, true) => "state carried".to_string(),
+        (Some(why), false) => format!("state not carried ({why}): it started afresh"),
+        (None, false) => "state not carried: it started afresh".to_string(),
     };
     let what = match (u.how, u.switched) {
         (How::Live, _) => format!("switched, {carried}"),

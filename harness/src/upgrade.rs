@@ -87,6 +87,9 @@ pub struct NodeUpgrade {
     /// Whether its state came across (else it started afresh with `init`).
     #[serde(rename = "state-carried")]
     pub state_carried: bool,
+    /// Why its state did not come across, when the node said.
+    #[serde(rename = "fresh-because", skip_serializing_if = "Option::is_none")]
+    pub fresh_because: Option<String>,
     /// How long the switch took on the real clock, in ms (live switches only).
     #[serde(rename = "pause-ms", skip_serializing_if = "Option::is_none")]
     pub pause_ms: Option<f64>,
@@ -151,6 +154,9 @@ impl Upgrades {
                     "how": u.how,
                     "state-carried": u.state_carried,
                 });
+                if let Some(why) = &u.fresh_because {
+                    e["fresh-because"] = json!(why);
+                }
                 if let Some(err) = &u.error {
                     e["error"] = json!(err);
                 }
@@ -230,6 +236,7 @@ impl Roll {
             from: None,
             to: None,
             state_carried: false,
+            fresh_because: None,
             pause_ms: None,
             error: None,
         });
@@ -266,6 +273,7 @@ impl Roll {
                 rec.from = Some(info.from);
                 rec.to = Some(info.to);
                 rec.state_carried = info.state_carried;
+                rec.fresh_because = info.fresh_because;
                 rec.pause_ms = Some(info.pause.as_secs_f64() * 1e3);
             }
             Err(why) => {
@@ -283,6 +291,7 @@ impl Roll {
                 rec.how = How::Started;
                 rec.switched = Some(now as f64 / 1e9);
                 rec.state_carried = false;
+                rec.fresh_because = Some("it was down at its turn".into());
             }
         }
     }
@@ -318,6 +327,7 @@ mod tests {
             from: "old".into(),
             to: "new".into(),
             state_carried: carried,
+            fresh_because: (!carried).then(|| "no handoff".to_string()),
             pause: Duration::from_micros(1500),
         }
     }

@@ -81,6 +81,7 @@ impl Node for Ids {
             from,
             to: "v2".into(),
             state_carried: carried,
+            fresh_because: (!carried).then(|| "the new version has no restore".to_string()),
             pause: Duration::from_micros(10),
         })
     }
@@ -192,7 +193,11 @@ fn a_switch_that_drops_the_state_is_caught_by_the_checker() {
         o.problems
     );
     assert_eq!(upgrades(&o).counts(), (5, 0));
-    assert!(harness::summary::text(&o).contains("state not carried"));
+    let text = harness::summary::text(&o);
+    assert!(
+        text.contains("state not carried (the new version has no restore)"),
+        "{text}"
+    );
 }
 
 #[test]
