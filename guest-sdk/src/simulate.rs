@@ -60,7 +60,9 @@ impl<N: Into<AnyNode>, F: Fn() -> N> SimNode<F> {
             let mut ignored = Vec::new();
             let node = &mut self.node;
             // A node that panics in init again stays as it is; the next event tells.
-            let _ = catch_unwind(AssertUnwindSafe(|| node.on_message(src, body, &mut ignored)));
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                node.on_message(src, body, &mut ignored)
+            }));
         }
     }
 }
@@ -131,12 +133,7 @@ where
 /// Runs `host test -w WORKLOAD OPTIONS` with `build` as every node, natively; the
 /// run's files go under the system's temporary directory unless OPTIONS name a
 /// `--store`.
-pub fn test<N, F>(
-    workload: &str,
-    options: &str,
-    build: F,
-    args: &[&str],
-) -> anyhow::Result<Outcome>
+pub fn test<N, F>(workload: &str, options: &str, build: F, args: &[&str]) -> anyhow::Result<Outcome>
 where
     N: Into<AnyNode> + 'static,
     F: Fn() -> N + Clone + 'static,

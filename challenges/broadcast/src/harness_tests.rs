@@ -12,7 +12,12 @@ fn run(options: &str, stage: &str) -> Outcome {
 }
 
 fn assert_valid(o: &Outcome, what: &str) {
-    assert!(o.is_valid(), "{what}: {:?}\nreplay: {}", o.problems, o.command);
+    assert!(
+        o.is_valid(),
+        "{what}: {:?}\nreplay: {}",
+        o.problems,
+        o.command
+    );
 }
 
 /// The bars of stage `name` ("d" or "e"): servers msgs-per-op, median and max ms.
@@ -59,7 +64,8 @@ fn stage_c_is_valid_under_partitions_on_100_seeds() {
 fn efficient(stage: &str) {
     let (per_op, median, max) = bars(stage);
     for seed in 1..=10 {
-        let base = format!("--node-count 25 --time-limit 20 --rate 100 --latency 100 --seed {seed}");
+        let base =
+            format!("--node-count 25 --time-limit 20 --rate 100 --latency 100 --seed {seed}");
         let o = run(&base, stage);
         assert_valid(&o, &format!("3{stage} seed {seed}"));
         let got = (
