@@ -209,8 +209,7 @@ fn test(args: TestArgs) -> Result<i32> {
         (Some(_), _) | (None, None) => None,
         (None, Some((path, guest_args))) => {
             let path = PathBuf::from(path);
-            let factory =
-                wasm_nodes::factory(&path, guest_args, &limits, test.upgrade.as_deref())?;
+            let factory = wasm_nodes::factory(&path, guest_args, &limits, test.upgrade.as_deref())?;
             Some((path.display().to_string(), factory))
         }
     };
