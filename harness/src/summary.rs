@@ -65,9 +65,9 @@ fn upgrade_line(u: &NodeUpgrade) -> String {
         (How::Resumed, Some(t)) => {
             format!("paused at its turn; switched on resuming at {t:.3} s, {carried}")
         }
-        (How::Started, Some(t)) => {
-            format!("started again as the new version at {t:.3} s, {carried}")
-        }
+        (How::Started, Some(t)) => format!(
+            "started again after a kill, as the new version, at {t:.3} s, with no state to carry"
+        ),
         (How::Pending, _) => "down or paused at its turn, and never back".to_string(),
         _ => "did not switch".to_string(),
     };

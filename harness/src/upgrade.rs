@@ -287,12 +287,15 @@ impl Roll {
     /// started again at `now` as the new version.
     pub fn started(&mut self, node: usize, now: u64) {
         if let Some(Some(rec)) = self.records.get_mut(node) {
-            if matches!(rec.how, How::Pending | How::Failed) {
-                rec.how = How::Started;
-                rec.switched = Some(now as f64 / 1e9);
-                rec.state_carried = false;
-                rec.fresh_because = Some("it was down at its turn".into());
-            }
+            let why = match rec.how {
+                How::Pending => "it was down at its turn",
+                How::Failed => "it refused to switch, and was killed",
+                _ => return,
+            };
+            rec.how = How::Started;
+            rec.switched = Some(now as f64 / 1e9);
+            rec.state_carried = false;
+            rec.fresh_because = Some(why.into());
         }
     }
 
