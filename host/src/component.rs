@@ -85,8 +85,12 @@ impl Loaded {
 /// checking that it implements the `glomers:node/node` world (or `handoff`, which
 /// includes it).
 pub fn load(path: &Path) -> Result<Loaded> {
-    let bytes = read_component(path)?;
-    let component = compile_cached(&bytes).map_err(|e| {
+    load_bytes(path, &read_component(path)?)
+}
+
+/// As `load`, with the component's bytes already read from `path`.
+pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded> {
+    let component = compile_cached(bytes).map_err(|e| {
         anyhow!(
             "{} is not a valid WebAssembly component: {e:#}",
             path.display()
@@ -101,13 +105,13 @@ pub fn load(path: &Path) -> Result<Loaded> {
     Ok(Loaded {
         pre,
         path: path.to_path_buf(),
-        hash: short_hash(&bytes),
+        hash: short_hash(bytes),
     })
 }
 
 /// The component's bytes, read with bounds: the header first, then at most
 /// `MAX_COMPONENT_BYTES`.
-fn read_component(path: &Path) -> Result<Vec<u8>> {
+pub fn read_component(path: &Path) -> Result<Vec<u8>> {
     let cannot = || format!("cannot read {}", path.display());
     let file = File::open(path).with_context(cannot)?;
     let mut header = Vec::with_capacity(8);

@@ -192,11 +192,6 @@ impl Core {
         &self.values
     }
 
-    #[cfg(test)]
-    pub fn knows(&self, v: i64) -> bool {
-        self.seen.contains(&v)
-    }
-
     /// A client broadcast `v` here.
     pub fn broadcast(&mut self, v: i64) -> Vec<Out> {
         if !self.learn(v) {
