@@ -26,7 +26,12 @@ host:
 
 challenges: wasm-target
 	$(CARGO) build --profile guest --target wasm32-wasip2 $(addprefix -p ,$(CHALLENGES))
-	@for c in $(CHALLENGES); do cp $(GUEST_DIR)/$$(echo $$c | tr - _).wasm challenges/$$c.wasm; done
+	@# Write beside, then rename: a `host run` watching the file (live swap) never
+	@# reads it half-written.
+	@for c in $(CHALLENGES); do \
+	  cp $(GUEST_DIR)/$$(echo $$c | tr - _).wasm challenges/.$$c.wasm.tmp && \
+	  mv -f challenges/.$$c.wasm.tmp challenges/$$c.wasm || exit 1; \
+	done
 	@echo "built: $(addprefix challenges/,$(addsuffix .wasm,$(CHALLENGES)))"
 
 # Deliberately broken or misbehaving nodes the tests use.

@@ -64,7 +64,9 @@ pub mod prelude {
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "node",
+        // `handoff` includes `node`: every SDK node exports snapshot/restore (a node
+        // without `.handoff()` snapshots nothing and starts fresh after a swap).
+        world: "handoff",
         pub_export_macro: true,
         export_macro_name: "export_node",
         default_bindings_module: "glomers::bindings",
@@ -90,6 +92,19 @@ pub mod __rt {
         NODE.with(|n| n.get_or_init(|| build().into().0).on_message(src, &body));
     }
 
+    /// The export `snapshot`: the node's state for its next version, if it hands one over.
+    pub fn snapshot() -> Option<Vec<u8>> {
+        NODE.with(|n| n.get().and_then(Runtime::snapshot))
+    }
+
+    /// The export `restore`: builds the node, then takes over a previous version's state.
+    pub fn restore<N: Into<crate::AnyNode>>(
+        state: Vec<u8>,
+        build: impl FnOnce() -> N,
+    ) -> Result<(), String> {
+        NODE.with(|n| n.get_or_init(|| build().into().0).restore(&state))
+    }
+
     /// The export `on-timer` (a timer exists only once the node does).
     pub fn on_timer(id: u64) {
         NODE.with(|n| {
@@ -112,6 +127,12 @@ macro_rules! main {
             }
             fn on_timer(id: u64) {
                 $crate::__rt::on_timer(id)
+            }
+            fn snapshot() -> Option<Vec<u8>> {
+                $crate::__rt::snapshot()
+            }
+            fn restore(state: Vec<u8>) -> Result<(), String> {
+                $crate::__rt::restore(state, $build)
             }
         }
         $crate::bindings::export_node!(GlomersNode with_types_in $crate::bindings);

@@ -7,7 +7,9 @@ use serde_json::Value;
 ///
 /// `T` is any `Deserialize` type: a struct with the fields of one message type, an
 /// enum tagged by `type` covering a whole message family, or `serde_json::Value`.
-#[derive(Debug, Clone)]
+/// Serialisable, so a node can keep requests it has yet to answer in its state and
+/// hand them to its next version in a live swap (see `Node::handoff`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Request<T = Value> {
     pub src: String,
     pub msg_id: Option<u64>,

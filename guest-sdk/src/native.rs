@@ -83,4 +83,30 @@ impl NativeNode {
         }
         self.rt.host().drain_into(effects);
     }
+
+    /// What this node would hand its next version in a live swap (the `snapshot`
+    /// export): `None` without `.handoff()` or before `init`.
+    pub fn snapshot(&self) -> Option<Vec<u8>> {
+        let _entered = sys::enter(&self.env);
+        self.rt.snapshot()
+    }
+
+    /// Builds a node as `new` does and has it take over `state` (from `snapshot`) in
+    /// place of `init`, as the `restore` export does in a live swap; what it armed or
+    /// sent while taking over goes to `effects`. `Err` says why it refused the state.
+    pub fn restore<N: Into<AnyNode>>(
+        build: impl FnOnce() -> N,
+        args: &[impl AsRef<str>],
+        seed: u64,
+        state: &[u8],
+        effects: &mut Vec<Effect>,
+    ) -> Result<Self, String> {
+        let node = NativeNode::new(build, args, seed);
+        {
+            let _entered = sys::enter(&node.env);
+            node.rt.restore(state)?;
+        }
+        node.rt.host().drain_into(effects);
+        Ok(node)
+    }
 }

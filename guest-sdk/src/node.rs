@@ -20,6 +20,20 @@ use std::time::Duration;
 type Handler<S> = Box<dyn FnMut(&mut S, &Ctx<S>, Incoming<'_>) -> Result>;
 type Hook<S> = Box<dyn FnMut(&mut S, &Ctx<S>)>;
 
+/// How a node's state crosses a live swap: set by [`Node::handoff`].
+struct Handoff<S> {
+    save: fn(&S) -> std::result::Result<Value, String>,
+    load: fn(Value) -> std::result::Result<S, String>,
+}
+
+fn save_json<S: Serialize>(s: &S) -> std::result::Result<Value, String> {
+    serde_json::to_value(s).map_err(|e| e.to_string())
+}
+
+fn load_json<S: DeserializeOwned>(v: Value) -> std::result::Result<S, String> {
+    serde_json::from_value(v).map_err(|e| format!("the state does not decode: {e}"))
+}
+
 /// A node under construction: its state and what it does with each message type.
 ///
 /// ```
@@ -37,6 +51,29 @@ pub struct Node<S: 'static> {
     handlers: HashMap<String, Handler<S>>,
     fallback: Option<Handler<S>>,
     on_init: Vec<Hook<S>>,
+    /// Periodic work (`every`): armed after `init` and again after a restore.
+    on_start: Vec<Hook<S>>,
+    on_restore: Vec<Hook<S>>,
+    handoff: Option<Handoff<S>>,
+}
+
+impl<S: Serialize + DeserializeOwned + 'static> Node<S> {
+    /// Hands the state to the next version in a live swap (the host swapping in a
+    /// rebuilt .wasm): the new version starts with this state instead of a fresh one,
+    /// skips `on_init` and runs its `on_restore` hooks; its `every` timers are armed
+    /// again. The state travels as JSON, so the new version's state type may gain
+    /// fields marked `#[serde(default)]`. What does not travel: in-flight tasks and
+    /// RPC callbacks (an `on_async` handler awaiting a reply never finishes, as if the
+    /// request were lost; keep retry work in the state and resend it from `every` or
+    /// `on_restore`), and `after` timers (fields holding a `TimerId` should be
+    /// `#[serde(skip)]` and re-armed in `on_restore`).
+    pub fn handoff(mut self) -> Self {
+        self.handoff = Some(Handoff {
+            save: save_json::<S>,
+            load: load_json::<S>,
+        });
+        self
+    }
 }
 
 impl<S: 'static> Node<S> {
@@ -47,6 +84,9 @@ impl<S: 'static> Node<S> {
             handlers: HashMap::new(),
             fallback: None,
             on_init: Vec::new(),
+            on_start: Vec::new(),
+            on_restore: Vec::new(),
+            handoff: None,
         }
     }
 
@@ -139,13 +179,23 @@ impl<S: 'static> Node<S> {
         self
     }
 
-    /// Runs `f` every `period` once the node is initialised.
-    pub fn every(self, period: Duration, f: impl FnMut(&mut S, &Ctx<S>) + 'static) -> Self {
+    /// Runs after this version took over a previous version's state in a live swap
+    /// (see [`Node::handoff`]), in place of `on_init`: the place to re-arm `after`
+    /// timers and resend what was in flight.
+    pub fn on_restore(mut self, f: impl FnMut(&mut S, &Ctx<S>) + 'static) -> Self {
+        self.on_restore.push(Box::new(f));
+        self
+    }
+
+    /// Runs `f` every `period` once the node is initialised (or has taken over a
+    /// previous version's state).
+    pub fn every(mut self, period: Duration, f: impl FnMut(&mut S, &Ctx<S>) + 'static) -> Self {
         let f = Rc::new(RefCell::new(f));
-        self.on_init(move |_, ctx| {
+        self.on_start.push(Box::new(move |_, ctx| {
             let f = f.clone();
             ctx.every(period, move |s, ctx| (f.borrow_mut())(s, ctx));
-        })
+        }));
+        self
     }
 
     fn into_runtime(self) -> Runtime {
@@ -155,6 +205,9 @@ impl<S: 'static> Node<S> {
             handlers: RefCell::new(self.handlers),
             fallback: RefCell::new(self.fallback),
             on_init: RefCell::new(self.on_init),
+            on_start: RefCell::new(self.on_start),
+            on_restore: RefCell::new(self.on_restore),
+            handoff: self.handoff,
         });
         Runtime::new(Box::new(Installed(inner)))
     }
@@ -179,6 +232,9 @@ struct Inner<S> {
     handlers: RefCell<HashMap<String, Handler<S>>>,
     fallback: RefCell<Option<Handler<S>>>,
     on_init: RefCell<Vec<Hook<S>>>,
+    on_start: RefCell<Vec<Hook<S>>>,
+    on_restore: RefCell<Vec<Hook<S>>>,
+    handoff: Option<Handoff<S>>,
 }
 
 /// The node as the runtime sees it: a trait object, so the runtime is not generic over
@@ -219,10 +275,43 @@ impl<S: 'static> App for Installed<S> {
     }
 
     fn after_init(&self) {
+        self.run_hooks(&self.0.on_init);
+        self.run_hooks(&self.0.on_start);
+    }
+
+    fn save_state(&self) -> Option<std::result::Result<Value, String>> {
+        let h = self.0.handoff.as_ref()?;
+        // Between calls nothing holds the state; `try_` only so a snapshot can never panic.
+        Some(match self.0.state.try_borrow() {
+            Ok(s) => (h.save)(&s),
+            Err(_) => Err("the state is in use".into()),
+        })
+    }
+
+    fn load_state(&self, state: Value) -> std::result::Result<(), String> {
+        let h = self
+            .0
+            .handoff
+            .as_ref()
+            .ok_or("this version does not take state over (no `.handoff()`)")?;
+        let s = (h.load)(state)?;
+        *self.0.state.borrow_mut() = s;
+        Ok(())
+    }
+
+    fn after_restore(&self) {
+        self.run_hooks(&self.0.on_start);
+        self.run_hooks(&self.0.on_restore);
+    }
+}
+
+impl<S: 'static> Installed<S> {
+    /// Runs each hook once (they are used up: `init` and a restore happen once).
+    fn run_hooks(&self, hooks: &RefCell<Vec<Hook<S>>>) {
         let ctx = Ctx {
             inner: self.0.clone(),
         };
-        let mut hooks = std::mem::take(&mut *self.0.on_init.borrow_mut());
+        let mut hooks = std::mem::take(&mut *hooks.borrow_mut());
         let mut state = self.0.state.borrow_mut();
         for h in hooks.iter_mut() {
             h(&mut state, &ctx);

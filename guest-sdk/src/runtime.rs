@@ -30,7 +30,32 @@ pub(crate) trait App {
     fn dispatch(&self, msg: Incoming<'_>);
     /// Runs after `init` has been answered.
     fn after_init(&self);
+    /// The user's state for a handoff; `None` if the node does not hand it over.
+    fn save_state(&self) -> Option<Result<Value, String>>;
+    /// Takes over a previous version's state (from `save_state`).
+    fn load_state(&self, state: Value) -> Result<(), String>;
+    /// Runs after a restore: re-arms periodic work, then the user's `on_restore`.
+    fn after_restore(&self);
 }
+
+/// What a node hands its next version in a live swap: the SDK's own bookkeeping and
+/// the user's state. JSON, so a version whose state gained a `#[serde(default)]`
+/// field reads an older version's snapshot.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Snapshot {
+    /// This layout's version; a later SDK that changes it reads older ones too.
+    glomers_snapshot: u32,
+    node_id: String,
+    node_ids: Vec<String>,
+    /// Continued, so replies to the old version's requests match no new request.
+    next_msg_id: u64,
+    /// Continued, so the old version's timers (still armed in the host) fire into
+    /// ids the new version never hands out: they are ignored.
+    next_timer_id: u64,
+    state: Value,
+}
+
+const SNAPSHOT_FORMAT: u32 = 1;
 
 #[derive(Default)]
 struct Core {
@@ -284,6 +309,54 @@ impl Rt {
         }
     }
 
+    /// The handoff snapshot; `None` if the node has none (no `handoff()`, not yet
+    /// initialised, or its state failed to serialise, which is reported on stderr).
+    fn snapshot(&self, app: &dyn App) -> Option<Vec<u8>> {
+        let state = match app.save_state()? {
+            Ok(state) => state,
+            Err(e) => {
+                eprintln!("glomers: cannot hand the state over (it starts fresh): {e}");
+                return None;
+            }
+        };
+        let c = self.core.borrow();
+        if c.node_id.is_empty() {
+            return None;
+        }
+        let snap = Snapshot {
+            glomers_snapshot: SNAPSHOT_FORMAT,
+            node_id: c.node_id.clone(),
+            node_ids: c.node_ids.clone(),
+            next_msg_id: c.next_msg_id,
+            next_timer_id: c.next_timer_id,
+            state,
+        };
+        serde_json::to_vec(&snap).ok()
+    }
+
+    /// Takes over from a previous version's `snapshot`, in place of `init`.
+    fn restore(&self, app: &dyn App, bytes: &[u8]) -> Result<(), String> {
+        let snap: Snapshot =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a glomers snapshot: {e}"))?;
+        if snap.glomers_snapshot != SNAPSHOT_FORMAT {
+            return Err(format!(
+                "snapshot format {} (this SDK reads {SNAPSHOT_FORMAT})",
+                snap.glomers_snapshot
+            ));
+        }
+        app.load_state(snap.state)?;
+        {
+            let mut c = self.core.borrow_mut();
+            c.node_id = snap.node_id;
+            c.node_ids = snap.node_ids;
+            c.next_msg_id = c.next_msg_id.max(snap.next_msg_id);
+            c.next_timer_id = c.next_timer_id.max(snap.next_timer_id);
+        }
+        app.after_restore();
+        self.run_tasks();
+        Ok(())
+    }
+
     /// Drops every callback and task: they hold handles on the node, which holds
     /// this, so without it a dropped node would never be freed.
     fn clear(&self) {
@@ -334,6 +407,14 @@ impl Runtime {
 
     pub(crate) fn on_timer(&self, id: u64) {
         self.app.rt().on_timer(id);
+    }
+
+    pub(crate) fn snapshot(&self) -> Option<Vec<u8>> {
+        self.app.rt().snapshot(&*self.app)
+    }
+
+    pub(crate) fn restore(&self, bytes: &[u8]) -> Result<(), String> {
+        self.app.rt().restore(&*self.app, bytes)
     }
 
     #[cfg(not(target_arch = "wasm32"))]

@@ -75,6 +75,23 @@ impl TestNode {
         self
     }
 
+    /// Swaps in a new version built by `build`, as a live swap does: it takes over the
+    /// old version's state (`.handoff()` on both) and the timers armed stay armed
+    /// (firing into the new version). Returns what it sent while taking over, or why
+    /// the state could not be carried (the node is then unchanged).
+    pub fn upgrade<N: Into<AnyNode>>(
+        &mut self,
+        build: impl FnOnce() -> N,
+    ) -> Result<Vec<Sent>, String> {
+        let state = self
+            .node
+            .snapshot()
+            .ok_or("the old version hands no state over (no `.handoff()`?)")?;
+        let seed = SEEDS.fetch_add(1, Ordering::Relaxed);
+        self.node = NativeNode::restore(build, &[] as &[&str], seed, &state, &mut self.effects)?;
+        Ok(self.collect())
+    }
+
     /// Delivers a message and returns what the node sent in response.
     pub fn deliver(&mut self, src: &str, body: Value) -> Vec<Sent> {
         self.node

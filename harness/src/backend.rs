@@ -1,13 +1,14 @@
 //! Where the nodes of a run live, as the event loop sees them: in process on the
 //! virtual clock ([`InProcess`], over any [`Node`]), or as processes on the real
 //! clock (`process.rs`). Both turn what nodes do into [`Output`]s, and both can kill
-//! a node and start it afresh for the nemesis.
+//! a node and start it afresh for the nemesis; in-process nodes can also be
+//! upgraded to a new version (`--upgrade`).
 
 use anyhow::{Context as _, Result};
 use std::io::Write;
 
 use crate::net::Message;
-use crate::node::{Effect, Input, Node, NodeFactory, NodeSpec};
+use crate::node::{Effect, Input, Node, NodeFactory, NodeSpec, UpgradeInfo};
 
 /// What a node did, as the event loop needs it.
 pub enum Output {
@@ -61,9 +62,19 @@ pub trait Backend {
     /// Kills node `node` (the nemesis's kill): its state is gone, and nothing it was
     /// about to say will be heard.
     fn kill(&mut self, node: usize, now: u64) -> Result<()>;
-    /// Starts node `node` afresh after a kill, with `seed` for its randomness; the
-    /// event loop sends it `init` next.
-    fn restart(&mut self, node: usize, seed: u64, now: u64) -> Result<()>;
+    /// Starts node `node` afresh after a kill, with `seed` for its randomness, as
+    /// the version the run rolls to if `upgraded`; the event loop sends it `init` next.
+    fn restart(&mut self, node: usize, seed: u64, now: u64, upgraded: bool) -> Result<()>;
+    /// Switches running node `node` to the version the run rolls to; `Ok(Err(why))`
+    /// when it refused and keeps its version.
+    fn upgrade(
+        &mut self,
+        _node: usize,
+        _now: u64,
+        _out: &mut Vec<Output>,
+    ) -> Result<Result<UpgradeInfo, String>> {
+        Ok(Err("these nodes cannot be upgraded".into()))
+    }
     /// Pauses node `node`: the event loop holds its events meanwhile, so only a
     /// process, which has a life of its own, needs stopping.
     fn pause(&mut self, _node: usize, _now: u64) -> Result<()> {
@@ -115,14 +126,7 @@ impl InProcess {
             return;
         };
         let r = n.handle(now, input, &mut self.effects);
-        for e in self.effects.drain(..) {
-            out.push(match e {
-                Effect::Send { dest, body } => Output::Send { node, dest, body },
-                Effect::SetTimer { id, delay_ms } => Output::SetTimer { node, id, delay_ms },
-                Effect::CancelTimer { id } => Output::CancelTimer { node, id },
-                Effect::Restarted => Output::Restarted { node },
-            });
-        }
+        drain(&mut self.effects, node, out);
         if let Err(crash) = r {
             // The node's own log should say why it started over.
             log_line(
@@ -135,6 +139,18 @@ impl InProcess {
                 error: format!("(crash {} of this node) {crash}", n.crashes()),
             });
         }
+    }
+}
+
+/// Turns what node `node` asked for into outputs.
+fn drain(effects: &mut Vec<Effect>, node: usize, out: &mut Vec<Output>) {
+    for e in effects.drain(..) {
+        out.push(match e {
+            Effect::Send { dest, body } => Output::Send { node, dest, body },
+            Effect::SetTimer { id, delay_ms } => Output::SetTimer { node, id, delay_ms },
+            Effect::CancelTimer { id } => Output::CancelTimer { node, id },
+            Effect::Restarted => Output::Restarted { node },
+        });
     }
 }
 
@@ -181,17 +197,51 @@ impl Backend for InProcess {
         Ok(())
     }
 
-    fn restart(&mut self, node: usize, seed: u64, now: u64) -> Result<()> {
+    fn restart(&mut self, node: usize, seed: u64, now: u64, upgraded: bool) -> Result<()> {
         // A new seed: a restarted process would not draw the same numbers again.
         let spec = NodeSpec {
             seed,
+            upgraded,
             ..self.specs[node].clone()
         };
-        log_line(&spec.log, now, "the nemesis starts the node afresh");
+        let what = if upgraded {
+            "the nemesis starts the node afresh, as the new version"
+        } else {
+            "the nemesis starts the node afresh"
+        };
+        log_line(&spec.log, now, what);
         let fresh =
             (self.factory)(&spec).with_context(|| format!("cannot restart node {}", spec.name))?;
         self.nodes[node] = Some(fresh);
         Ok(())
+    }
+
+    fn upgrade(
+        &mut self,
+        node: usize,
+        now: u64,
+        out: &mut Vec<Output>,
+    ) -> Result<Result<UpgradeInfo, String>> {
+        let Some(n) = self.nodes[node].as_mut() else {
+            return Ok(Err("the node is down".into()));
+        };
+        let r = n.upgrade(now, &mut self.effects);
+        drain(&mut self.effects, node, out);
+        let what = match &r {
+            Ok(u) if u.state_carried => {
+                format!(
+                    "the node switched from {} to {}, state carried",
+                    u.from, u.to
+                )
+            }
+            Ok(u) => format!(
+                "the node switched from {} to {}, state not carried: it started afresh",
+                u.from, u.to
+            ),
+            Err(why) => format!("the node refused to switch to the new version: {why}"),
+        };
+        log_line(&self.specs[node].log, now, &what);
+        Ok(r)
     }
 
     fn shutdown(&mut self) -> Vec<String> {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::nemesis::Faults;
 use crate::net::{Dist, Latency};
 use crate::rng::Rng;
+use crate::upgrade::Plan;
 use crate::workload;
 
 /// Options of `host test`: Maelstrom's names and defaults.
@@ -63,6 +64,14 @@ pub struct TestArgs {
     /// Mean seconds between nemesis operations.
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
     pub nemesis_interval: f64,
+    /// Rolls the cluster to this version during the client phase, one node at a
+    /// time (in process only: for `host test`, a .wasm of the same world).
+    #[arg(long, value_name = "PATH")]
+    pub upgrade: Option<PathBuf>,
+    /// Seconds into the client phase when the roll begins (half --time-limit when
+    /// absent); one node a second after that, or faster to finish before the clients stop.
+    #[arg(long, value_name = "SECONDS")]
+    pub upgrade_at: Option<f64>,
     /// The fraction of requests that must succeed: `total` or a number in [0, 1].
     #[arg(long)]
     pub availability: Option<String>,
@@ -149,6 +158,8 @@ pub struct Config {
     /// The faults the nemesis injects (none: no nemesis).
     pub nemesis: Faults,
     pub nemesis_interval: f64,
+    /// The rolling upgrade (`--upgrade`), if any.
+    pub upgrade: Option<Plan>,
     pub availability: Option<Availability>,
     pub key_count: Option<usize>,
     pub max_txn_length: usize,
@@ -211,6 +222,17 @@ impl Config {
                 words: a.words.clone(),
             },
         };
+        let upgrade = Plan::parse(
+            a.upgrade
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .as_deref(),
+            a.upgrade_at,
+            a.time_limit,
+        )?;
+        if upgrade.is_some() && a.bin.is_some() {
+            bail!("--upgrade rolls in-process nodes (PATH.wasm) to a new version; --bin processes cannot be upgraded");
+        }
         let seed = a.seed.unwrap_or_else(random_seed);
         let mut c = Config {
             workload: a.workload.clone(),
@@ -226,6 +248,7 @@ impl Config {
             topology: a.topology.clone(),
             nemesis,
             nemesis_interval: a.nemesis_interval,
+            upgrade,
             availability,
             key_count: a.key_count,
             max_txn_length: a.max_txn_length,
@@ -361,6 +384,14 @@ fn replay_command(a: &TestArgs, seed: u64) -> String {
         if !a.nemesis_targets.is_empty() {
             opt("--nemesis-targets", a.nemesis_targets.join(","));
         }
+    }
+    if let Some(to) = &a.upgrade {
+        opt("--upgrade", to.display().to_string());
+        // The effective moment, so that a changed default cannot change the replay.
+        opt(
+            "--upgrade-at",
+            a.upgrade_at.unwrap_or(a.time_limit / 2.0).to_string(),
+        );
     }
     if let Some(av) = &a.availability {
         opt("--availability", av.clone());
@@ -564,5 +595,59 @@ mod tests {
         let b = config(&words).unwrap();
         assert_eq!(a.nemesis, b.nemesis);
         assert_eq!(a.command, b.command);
+    }
+
+    #[test]
+    fn the_replay_command_keeps_the_upgrade_and_its_moment() {
+        let a = config(&[
+            "-w",
+            "echo",
+            "x.wasm",
+            "--time-limit",
+            "30",
+            "--upgrade",
+            "new build/x.wasm",
+            "--seed",
+            "3",
+        ])
+        .unwrap();
+        assert!(
+            a.command
+                .contains(" --upgrade 'new build/x.wasm' --upgrade-at 15 "),
+            "{}",
+            a.command
+        );
+        let plan = a.upgrade.clone().unwrap();
+        assert_eq!(
+            (plan.to.as_str(), plan.at_ns),
+            ("new build/x.wasm", 15_000_000_000)
+        );
+        let words = [
+            "-w",
+            "echo",
+            "x.wasm",
+            "--time-limit",
+            "30",
+            "--upgrade",
+            "new build/x.wasm",
+            "--upgrade-at",
+            "15",
+            "--seed",
+            "3",
+        ];
+        assert_eq!(config(&words).unwrap().command, a.command);
+        // Processes cannot be upgraded; a moment outside the client phase is refused.
+        assert!(config(&["-w", "echo", "--bin", "x", "--upgrade", "y"]).is_err());
+        assert!(config(&[
+            "-w",
+            "echo",
+            "x.wasm",
+            "--upgrade",
+            "y",
+            "--upgrade-at",
+            "60"
+        ])
+        .is_err());
+        assert!(config(&["-w", "echo", "x.wasm", "--upgrade-at", "1"]).is_err());
     }
 }

@@ -27,6 +27,7 @@
 //!   [`process`]: `--bin` nodes as processes.
 //! - [`sim`]: the event loop of one run; [`sched`]: its queue of events.
 //! - [`net`]: latency, partitions and message counts; [`nemesis`]: which faults, when;
+//!   [`upgrade`]: the rolling upgrade (`--upgrade`), node by node;
 //!   [`service`]: lin-kv, seq-kv, lww-kv, lin-tso.
 //! - [`client`]: client processes; [`history`]: what they did, which [`workload`]
 //!   checkers read.
@@ -55,6 +56,7 @@ pub mod sim;
 pub mod stats;
 pub mod store;
 pub mod summary;
+pub mod upgrade;
 pub mod workload;
 
 use anyhow::{bail, Context as _, Result};
@@ -62,7 +64,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 pub use config::TestArgs;
-pub use node::{Crash, Effect, Input, Node, NodeFactory, NodeSpec};
+pub use node::{Crash, Effect, Input, Node, NodeFactory, NodeSpec, UpgradeInfo};
 pub use outcome::Outcome;
 pub use workload::Valid;
 
@@ -172,6 +174,7 @@ impl Sim {
                 index,
                 seed: rng.next_u64(),
                 log: store.join(format!("{name}.log")),
+                upgraded: false,
             })
             .collect();
         let (backend, node): (Box<dyn Backend>, String) = match (&cfg.target, nodes) {

@@ -2,8 +2,11 @@
 //! get back what it sent and armed. A wasm component (in `host`), a native SDK node
 //! and anything else that speaks Maelstrom's protocol in process implement [`Node`];
 //! processes (`--bin`) are driven by `process.rs` instead, on the real clock.
+//! A node that knows a newer version of itself can also be upgraded in place
+//! (`--upgrade`, rolled by `upgrade.rs`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// An event handed to a node.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +59,31 @@ pub trait Node {
     fn crashes(&self) -> u64 {
         0
     }
+
+    /// Switches this node, between two events, to the version the run rolls to
+    /// (`--upgrade`), carrying its state over if both versions can. A node that
+    /// cannot carry its state starts the new version afresh, as after a crash: it
+    /// is replayed its `init` and pushes [`Effect::Restarted`]. On `Err` (one line,
+    /// why) the node keeps running the version it ran.
+    fn upgrade(&mut self, now_ns: u64, effects: &mut Vec<Effect>) -> Result<UpgradeInfo, String> {
+        let _ = (now_ns, effects);
+        Err("this node cannot be upgraded".into())
+    }
+}
+
+/// What a node says of its switch to the new version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeInfo {
+    /// The version it ran before (a content hash, a label).
+    pub from: String,
+    /// The version it runs now.
+    pub to: String,
+    /// Whether its state came across; if not, it started afresh with its `init`.
+    pub state_carried: bool,
+    /// Why the state did not come across, when it did not (one line).
+    pub fresh_because: Option<String>,
+    /// How long the switch took on the real clock (virtual time does not move).
+    pub pause: Duration,
 }
 
 /// What a node factory is told about the node it makes.
@@ -69,6 +97,9 @@ pub struct NodeSpec {
     pub seed: u64,
     /// Where its log (stderr) should go.
     pub log: PathBuf,
+    /// Make it as the version the run rolls to (`--upgrade`), not the original:
+    /// the roll reached it while it was down, or it was upgraded before a kill.
+    pub upgraded: bool,
 }
 
 /// Makes the in-process nodes of a run, one per [`NodeSpec`].

@@ -11,6 +11,7 @@ use crate::config::{Availability, Config};
 use crate::history::{History, Kind};
 use crate::net::NetStats;
 use crate::sim::Record;
+use crate::upgrade::{self, Upgrades};
 use crate::workload::Valid;
 
 /// Everything a finished run tells.
@@ -30,9 +31,14 @@ pub struct Outcome {
     pub availability: AvailabilityResult,
     /// Jepsen's stats: completions by outcome, overall and per function.
     pub stats: Value,
-    /// Each nemesis operation, when the run had a nemesis.
+    /// Each nemesis operation, when the run had a nemesis or an upgrade; each
+    /// node's switch to the new version is one too (`f` = `upgrade`), at its moment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nemesis: Option<Vec<Value>>,
+    /// The rolling upgrade (`--upgrade`): when each node switched, and whether its
+    /// state was carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<Upgrades>,
     /// Nodes that crashed (and restarted).
     pub crashes: Crashes,
     /// Why the run is not valid, in sentences a user can act on (empty if valid).
@@ -143,7 +149,11 @@ impl Outcome {
             Some(Availability::Total) => oks == invokes,
             Some(Availability::Fraction(f)) => ok_fraction >= f,
         };
-        let mut problems: Vec<String> = r.failures.clone();
+        let mut failures = r.failures.clone();
+        if let Some(u) = &r.upgrades {
+            failures.extend(u.problems());
+        }
+        let mut problems: Vec<String> = failures.clone();
         problems.extend(r.verdict.problems.iter().cloned());
         if !availability_valid {
             problems.push(format!(
@@ -169,7 +179,11 @@ impl Outcome {
             .valid
             .merge(Valid::from_bool(availability_valid))
             .merge(Valid::from_bool(r.stats_valid))
-            .merge(Valid::from_bool(r.failures.is_empty()));
+            .merge(Valid::from_bool(failures.is_empty()));
+        let faults = match &r.upgrades {
+            Some(u) => upgrade::merge_by_time(r.nemesis, u.fault_entries()),
+            None => r.nemesis,
+        };
         Outcome {
             valid,
             seed: cfg.seed,
@@ -184,7 +198,8 @@ impl Outcome {
                 ok_fraction,
             },
             stats: r.stats,
-            nemesis: cfg.nemesis.any().then_some(r.nemesis),
+            nemesis: (cfg.nemesis.any() || r.upgrades.is_some()).then_some(faults),
+            upgrade: r.upgrades,
             crashes: Crashes {
                 count: r.crash_count,
                 first: r.crashes,

@@ -413,7 +413,7 @@ impl Backend for Processes {
         Ok(())
     }
 
-    fn restart(&mut self, node: usize, _seed: u64, now: u64) -> Result<()> {
+    fn restart(&mut self, node: usize, _seed: u64, now: u64, _upgraded: bool) -> Result<()> {
         log_line(&self.logs[node], now, "the nemesis starts the node afresh");
         let log = std::fs::OpenOptions::new()
             .append(true)

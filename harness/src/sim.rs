@@ -8,7 +8,9 @@
 //! comes for a killed node (messages, its timers) is lost, and a killed node starts
 //! again as a fresh instance that gets `init` before anything else, from a client of
 //! its own, as Maelstrom's database set-up sends it; what comes for a paused node
-//! waits, and is handed over in order when it resumes.
+//! waits, and is handed over in order when it resumes. The rolling upgrade's turns
+//! (`upgrade.rs`) come here too: a running node switches at once, a paused one
+//! when it resumes, a killed one starts again as the new version.
 
 use anyhow::{bail, Result};
 use serde_json::{json, Value};
@@ -26,6 +28,7 @@ use crate::net::{Addr, Message, Net};
 use crate::rng::Rng;
 use crate::sched::Queue;
 use crate::service::Services;
+use crate::upgrade::{How, Roll, Upgrades};
 use crate::workload::{self, Op, Workload};
 
 enum Event {
@@ -43,6 +46,8 @@ enum Event {
     },
     /// The nemesis's next operation on this stream is due.
     Nemesis(Stream),
+    /// The rolling upgrade reaches its next node.
+    Upgrade,
     /// A restarted node should have answered its `init` by now.
     RestartTimeout {
         client: u64,
@@ -93,6 +98,8 @@ pub struct Record {
     pub stats: Value,
     pub stats_valid: bool,
     pub nemesis: Vec<Value>,
+    /// What the rolling upgrade did, if the run had one.
+    pub upgrades: Option<Upgrades>,
     pub crashes: Vec<crate::outcome::CrashRecord>,
     pub crash_count: u64,
     /// Whether time was the real clock.
@@ -117,6 +124,8 @@ pub struct Run<'a> {
     queue: Queue<Event>,
     net: Net,
     nemesis: Option<Nemesis>,
+    /// The rolling upgrade, once the clients started (if the run has one).
+    roll: Option<Roll>,
     services: Services,
     clients: Clients,
     timers: Vec<HashMap<u64, u64>>,
@@ -179,6 +188,7 @@ impl<'a> Run<'a> {
             queue: Queue::default(),
             net: Net::new(cfg.latency),
             nemesis: Nemesis::new(&cfg.nemesis, cfg.nemesis_interval, &cfg.nodes),
+            roll: None,
             services: Services::default(),
             clients,
             timers: vec![HashMap::new(); n],
@@ -326,6 +336,7 @@ impl<'a> Run<'a> {
             stats,
             stats_valid,
             nemesis: self.nemesis.map(|n| n.log).unwrap_or_default(),
+            upgrades: self.roll.map(Roll::finish),
             crashes: self.crashes,
             crash_count: self.crash_count,
             real_time: self.backend.real_time(),
@@ -409,6 +420,7 @@ impl<'a> Run<'a> {
                     }
                 }
             }
+            Event::Upgrade => self.upgrade_turn()?,
             Event::RestartTimeout { client } => {
                 if let Some((node, started)) = self.restarts.remove(&client) {
                     self.failures.push(format!(
@@ -480,7 +492,11 @@ impl<'a> Run<'a> {
             Action::Start(nodes) => {
                 for i in nodes {
                     let seed = self.rng.next_u64();
-                    self.backend.restart(i, seed, self.now)?;
+                    let upgraded = self.roll.as_ref().is_some_and(|r| r.reached(i));
+                    self.backend.restart(i, seed, self.now, upgraded)?;
+                    if let Some(roll) = &mut self.roll {
+                        roll.started(i, self.now);
+                    }
                     self.send_init(i)?;
                 }
             }
@@ -492,11 +508,43 @@ impl<'a> Run<'a> {
             Action::Resume(nodes) => {
                 for i in nodes {
                     self.backend.resume(i, self.now)?;
+                    // Its switch comes before what waited for it, as its turn did.
+                    if self.roll.as_ref().is_some_and(|r| r.waiting(i)) {
+                        self.upgrade_node(i, How::Resumed)?;
+                    }
                     for e in std::mem::take(&mut self.held[i]) {
                         self.queue.push(self.now, e);
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// The roll reaches its next node: a running node switches now; a paused or
+    /// killed one waits until it resumes or starts again.
+    fn upgrade_turn(&mut self) -> Result<()> {
+        let Some(roll) = &mut self.roll else {
+            return Ok(());
+        };
+        let Some((node, next)) = roll.turn(self.now) else {
+            return Ok(());
+        };
+        if let Some(gap) = next {
+            self.schedule(gap, Event::Upgrade);
+        }
+        if self.node_state(node) == NodeState::Up {
+            self.upgrade_node(node, How::Live)?;
+        }
+        Ok(())
+    }
+
+    /// Switches running node `node` to the new version and records what it said.
+    fn upgrade_node(&mut self, node: usize, how: How) -> Result<()> {
+        let r = self.backend.upgrade(node, self.now, &mut self.outs)?;
+        self.apply_outputs();
+        if let Some(roll) = &mut self.roll {
+            roll.switched(node, self.now, how, r);
         }
         Ok(())
     }
@@ -752,6 +800,17 @@ impl<'a> Run<'a> {
             .unwrap_or_default()
         {
             self.schedule(0, Event::Nemesis(stream));
+        }
+        if let Some(plan) = &self.cfg.upgrade {
+            let roll = Roll::new(
+                plan,
+                &self.cfg.nodes,
+                self.now,
+                self.cfg.time_limit_ns,
+                &mut self.rng,
+            );
+            self.schedule(roll.start_ns() - self.now, Event::Upgrade);
+            self.roll = Some(roll);
         }
         self.schedule(self.cfg.time_limit_ns, Event::EndMain);
     }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::net::NetCounts;
 use crate::outcome::Outcome;
+use crate::upgrade::{How, NodeUpgrade, Upgrades};
 use crate::workload::Valid;
 
 /// Prints the summary; a closed stdout (`| head`) is not an error.
@@ -41,7 +42,59 @@ fn fault_line(e: &serde_json::Value) -> String {
     if let Some(t) = e["targets"].as_str() {
         let _ = write!(line, " ({t})");
     }
+    if let Some(how) = e["how"].as_str() {
+        let carried = if e["state-carried"] == true {
+            "state carried"
+        } else {
+            "state not carried"
+        };
+        let _ = write!(line, " ({how}, {carried})");
+    }
     line.trim_end().to_string()
+}
+
+/// One node's switch: when its turn came, and what became of it.
+fn upgrade_line(u: &NodeUpgrade) -> String {
+    let carried = match (&u.fresh_because, u.state_carried) {
+        (_, true) => "state carried".to_string(),
+        (Some(why), false) => format!("state not carried ({why}): it started afresh"),
+        (None, false) => "state not carried: it started afresh".to_string(),
+    };
+    let what = match (u.how, u.switched) {
+        (How::Live, _) => format!("switched, {carried}"),
+        (How::Resumed, Some(t)) => {
+            format!("paused at its turn; switched on resuming at {t:.3} s, {carried}")
+        }
+        (How::Started, Some(t)) => format!(
+            "started again after a kill, as the new version, at {t:.3} s, with no state to carry"
+        ),
+        (How::Pending, _) => "down or paused at its turn, and never back".to_string(),
+        _ => "did not switch".to_string(),
+    };
+    let mut line = format!("{:>8.3} s  {} {what}", u.turn, u.node);
+    if let (Some(ms), true) = (u.pause_ms, u.how == How::Live) {
+        let _ = write!(line, " (paused {ms:.1} ms real time)");
+    }
+    if let Some(e) = &u.error {
+        let _ = write!(line, "; refused: {e}");
+    }
+    line
+}
+
+/// The rolling upgrade: its plan, its tally, then each node in the roll's order.
+fn upgrade_text(u: &Upgrades) -> String {
+    let (switched, carried) = u.counts();
+    let mut out = format!(
+        "  upgrade  to {}, from {:.3} s, a node every {:.3} s: {switched} of {} switched, {carried} with their state\n",
+        u.to,
+        u.start,
+        u.gap,
+        u.nodes.len()
+    );
+    for n in &u.nodes {
+        let _ = writeln!(out, "    {}", upgrade_line(n));
+    }
+    out
 }
 
 /// The summary's text.
@@ -79,7 +132,10 @@ pub fn text(o: &Outcome) -> String {
     for line in &o.summary {
         say!("  {line}");
     }
-    if let Some(nemesis) = &o.nemesis {
+    if let Some(u) = &o.upgrade {
+        out.push_str(&upgrade_text(u));
+    }
+    if let Some(nemesis) = o.nemesis.as_ref().filter(|_| o.about.had_nemesis) {
         // Kills and pauses that found nobody to hit do not count.
         let count = |f: &str| {
             nemesis

@@ -30,7 +30,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
 use crate::log::elog;
-use crate::node::{HostState, NodeBindingsPre};
+use crate::node::{HostState, Pre};
 
 /// A component larger than this is refused unread: reading is bounded, so a path to
 /// an endless file (`/dev/zero`, a pipe) fails instead of eating memory without end.
@@ -65,15 +65,32 @@ pub fn engine() -> &'static Engine {
 /// A component ready to instantiate as many nodes as wanted.
 #[derive(Clone)]
 pub struct Loaded {
-    pub pre: NodeBindingsPre<HostState>,
+    /// Linked, by the world it implements (`node`, or `handoff` too).
+    pub pre: Pre,
+    /// Where it was read from.
     pub path: PathBuf,
+    /// Its content hash (SHA-256 of the .wasm), the first 12 hex digits: what names a
+    /// version in swap reports.
+    pub hash: String,
+}
+
+impl Loaded {
+    /// Whether it can hand its state over in a live swap (world `handoff`).
+    pub fn handoff(&self) -> bool {
+        self.pre.handoff()
+    }
 }
 
 /// Reads, compiles (or takes from the cache) and links the component at `path`,
-/// checking that it implements the `glomers:node/node` world.
+/// checking that it implements the `glomers:node/node` world (or `handoff`, which
+/// includes it).
 pub fn load(path: &Path) -> Result<Loaded> {
-    let bytes = read_component(path)?;
-    let component = compile_cached(&bytes).map_err(|e| {
+    load_bytes(path, &read_component(path)?)
+}
+
+/// As `load`, with the component's bytes already read from `path`.
+pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded> {
+    let component = compile_cached(bytes).map_err(|e| {
         anyhow!(
             "{} is not a valid WebAssembly component: {e:#}",
             path.display()
@@ -88,12 +105,13 @@ pub fn load(path: &Path) -> Result<Loaded> {
     Ok(Loaded {
         pre,
         path: path.to_path_buf(),
+        hash: short_hash(bytes),
     })
 }
 
 /// The component's bytes, read with bounds: the header first, then at most
 /// `MAX_COMPONENT_BYTES`.
-fn read_component(path: &Path) -> Result<Vec<u8>> {
+pub fn read_component(path: &Path) -> Result<Vec<u8>> {
     let cannot = || format!("cannot read {}", path.display());
     let file = File::open(path).with_context(cannot)?;
     let mut header = Vec::with_capacity(8);
@@ -123,12 +141,17 @@ fn read_component(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn link(component: &Component) -> Result<NodeBindingsPre<HostState>> {
+fn link(component: &Component) -> Result<Pre> {
     let mut linker = Linker::<HostState>::new(engine());
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     crate::node::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(component)?;
-    Ok(NodeBindingsPre::new(pre)?)
+    Pre::new(pre)
+}
+
+/// The first 12 hex digits of the SHA-256 of `bytes`.
+pub fn short_hash(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes)[..6])
 }
 
 /// Compiles `bytes` ahead of time into the cache; returns the artifact's path.

@@ -7,6 +7,7 @@ mod component;
 mod log;
 mod node;
 mod stdio;
+mod swap;
 mod wasm_nodes;
 
 use anyhow::Result;
@@ -44,6 +45,13 @@ enum Command {
     /// the node continues in a fresh instance that is replayed its `init`, as a crashed
     /// process restarted. A node that crashes --max-crash-streak times in a row without
     /// completing a call is given up on: the host says so and exits with status 1.
+    ///
+    /// Live swap: when the .wasm file is replaced (a rebuild, `mv`, `cp`), or on SIGHUP,
+    /// the new version is compiled in the background and swapped in between two events,
+    /// taking over the node's state if both versions hand it over (world `handoff`),
+    /// else starting fresh with the original `init`. A file that does not load leaves
+    /// the old version serving. Every swap and every refusal is one line on stderr.
+    /// GLOMERS_LIVE_SWAP=0 turns it off.
     #[command(long_about)]
     Run(RunArgs),
     /// Runs a Maelstrom workload against a node, with the built-in harness.
@@ -190,7 +198,8 @@ fn run(args: RunArgs) -> Result<()> {
     };
     args.limits.apply(&mut options);
     let node = node::Node::new(&loaded, options)?;
-    stdio::serve(node, args.max_line_bytes)
+    let live_swap = swap::enabled().then_some(args.wasm.as_path());
+    stdio::serve(node, args.max_line_bytes, live_swap)
 }
 
 /// Maelstrom may pass a bare `--` before the guest's arguments; the guest never sees it.
@@ -209,7 +218,7 @@ fn test(args: TestArgs) -> Result<i32> {
         (Some(_), _) | (None, None) => None,
         (None, Some((path, guest_args))) => {
             let path = PathBuf::from(path);
-            let factory = wasm_nodes::factory(&path, guest_args, &limits)?;
+            let factory = wasm_nodes::factory(&path, guest_args, &limits, test.upgrade.as_deref())?;
             Some((path.display().to_string(), factory))
         }
     };

@@ -46,7 +46,75 @@ mod bindings {
         imports: { default: trappable },
     });
 }
-pub use bindings::NodePre as NodeBindingsPre;
+
+/// The `handoff` world: `node` plus `snapshot` and `restore`. Its imports are the
+/// `node` world's, so one linker serves both.
+mod handoff_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "handoff",
+        imports: { default: trappable },
+        with: { "glomers:node/host": super::bindings::glomers::node::host },
+    });
+}
+
+/// A component linked and ready to instantiate, by the world it implements.
+#[derive(Clone)]
+pub enum Pre {
+    /// `glomers:node/node`: no state handoff.
+    Plain(bindings::NodePre<HostState>),
+    /// `glomers:node/handoff`: can take a snapshot and restore one.
+    Handoff(handoff_bindings::HandoffPre<HostState>),
+}
+
+impl Pre {
+    /// Links `pre` with the richest world the component implements.
+    pub fn new(pre: wasmtime::component::InstancePre<HostState>) -> Result<Pre> {
+        match handoff_bindings::HandoffPre::new(pre.clone()) {
+            Ok(p) => Ok(Pre::Handoff(p)),
+            Err(_) => Ok(Pre::Plain(bindings::NodePre::new(pre)?)),
+        }
+    }
+
+    /// Whether the component exports `snapshot` and `restore`.
+    pub fn handoff(&self) -> bool {
+        matches!(self, Pre::Handoff(_))
+    }
+
+    fn instantiate(&self, store: &mut Store<HostState>) -> Result<Instance> {
+        Ok(match self {
+            Pre::Plain(p) => Instance::Plain(p.instantiate(store)?),
+            Pre::Handoff(p) => Instance::Handoff(p.instantiate(store)?),
+        })
+    }
+}
+
+/// A node's instance, of either world.
+enum Instance {
+    Plain(bindings::Node),
+    Handoff(handoff_bindings::Handoff),
+}
+
+impl Instance {
+    fn call_on_message(
+        &self,
+        store: &mut Store<HostState>,
+        src: &str,
+        body: &str,
+    ) -> wasmtime::Result<()> {
+        match self {
+            Instance::Plain(i) => i.call_on_message(store, src, body),
+            Instance::Handoff(i) => i.call_on_message(store, src, body),
+        }
+    }
+
+    fn call_on_timer(&self, store: &mut Store<HostState>, id: u64) -> wasmtime::Result<()> {
+        match self {
+            Instance::Plain(i) => i.call_on_timer(store, id),
+            Instance::Handoff(i) => i.call_on_timer(store, id),
+        }
+    }
+}
 
 /// What a node asked of the host during one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -592,7 +660,9 @@ pub struct Node {
     loaded: Loaded,
     options: NodeOptions,
     store: Store<HostState>,
-    instance: bindings::Node,
+    instance: Instance,
+    /// Live swaps so far (each new instance gets its own seed, as a restart does).
+    swaps: u64,
     /// The `init` message, replayed into a fresh instance after a crash.
     init: Option<(String, String)>,
     id: Option<String>,
@@ -614,6 +684,7 @@ impl Node {
             options,
             store,
             instance,
+            swaps: 0,
             init: None,
             id: None,
             crashes: 0,
@@ -714,9 +785,7 @@ impl Node {
 
     /// Starts a call's allowances afresh.
     fn arm(&mut self) {
-        let ticks = self.options.call_budget.as_millis() as u64 / EPOCH_TICK.as_millis() as u64;
-        self.store.set_epoch_deadline(ticks.max(1) + 1);
-        self.store.data_mut().call = CallState::new(self.options.call_budget);
+        arm(&mut self.store, &self.options);
     }
 
     /// The node's clock, for back-off: real or virtual, as its environment is.
@@ -794,7 +863,7 @@ impl Node {
     fn restart(&mut self, out: &mut Vec<Effect>) -> Result<(), (CrashKind, anyhow::Error)> {
         // A restarted process draws new random numbers, even on a seeded simulation.
         let (store, instance) =
-            instantiate(&self.loaded, &self.options, &self.log, self.crashes)
+            instantiate(&self.loaded, &self.options, &self.log, self.incarnation())
                 .map_err(|e| (CrashKind::Other, e.context("the node could not restart")))?;
         self.store = store;
         self.instance = instance;
@@ -817,6 +886,220 @@ impl Node {
             );
         }
         Ok(())
+    }
+}
+
+/// A live swap that took place: which version replaced which, and how.
+#[derive(Debug, Clone)]
+pub struct Upgrade {
+    /// The old version's content hash, short (as `Loaded::hash`).
+    pub from: String,
+    /// The new version's content hash, short.
+    pub to: String,
+    /// True if the new version restored the old one's snapshot; false if it started
+    /// fresh with the original `init` (see `fresh_because`).
+    pub state_carried: bool,
+    /// How long the node was unavailable: snapshot, instantiation, restore (or `init`).
+    pub pause: Duration,
+    /// Why the state was not carried, when it was not.
+    pub fresh_because: Option<String>,
+}
+
+/// One line, for stderr and reports.
+impl std::fmt::Display for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "swapped {} -> {}: ", self.from, self.to)?;
+        match &self.fresh_because {
+            None if self.state_carried => f.write_str("state carried")?,
+            None => f.write_str("state not carried")?,
+            Some(why) => write!(f, "state not carried ({why}; started fresh with init)")?,
+        }
+        write!(f, ", paused {:.2} ms", self.pause.as_secs_f64() * 1e3)
+    }
+}
+
+/// A live swap that did not take place: the old version keeps serving.
+#[derive(Debug, Clone)]
+pub struct UpgradeError {
+    /// The running version's content hash, short.
+    pub from: String,
+    /// The refused version's content hash, short.
+    pub to: String,
+    /// Why, in one line.
+    pub reason: String,
+}
+
+impl std::fmt::Display for UpgradeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "not swapping {} -> {}: {}; the old version keeps serving",
+            self.from, self.to, self.reason
+        )
+    }
+}
+
+impl std::error::Error for UpgradeError {}
+
+/// A crash's error on one line: its causes joined, the backtrace left out.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut causes = e
+        .chain()
+        .map(|c| c.to_string().lines().next().unwrap_or("").to_string());
+    let mut line = causes.next().unwrap_or_default();
+    for c in causes {
+        if !c.is_empty() && !line.contains(&c) {
+            line.push_str(": ");
+            line.push_str(&c);
+        }
+    }
+    line
+}
+
+impl Node {
+    /// Each instance's seed offset: restarts and swaps both make a new one.
+    fn incarnation(&self) -> u64 {
+        self.crashes.wrapping_add(self.swaps << 32)
+    }
+
+    /// The content hash (short) of the version running now.
+    pub fn version(&self) -> &str {
+        &self.loaded.hash
+    }
+
+    /// Replaces this node's instance with one of `new`, carrying its state when both
+    /// versions can (snapshot/restore); timers armed stay armed (the host owns them).
+    ///
+    /// Rule when the state cannot be carried (either version lacks the `handoff`
+    /// world, the old one has nothing to hand over, or the new one's `restore` says
+    /// no): the new version starts fresh and is replayed the original `init`, as after
+    /// a crash (`Effect::Restarted` first, so the old version's timers are dropped).
+    /// If anything traps (the old version's `snapshot`, the new version's `restore`
+    /// or `init`), or the new version cannot be instantiated, nothing changes: the
+    /// old version keeps serving and the error says why. Between two calls only.
+    pub fn upgrade(
+        &mut self,
+        new: &Loaded,
+        out: &mut Vec<Effect>,
+    ) -> Result<Upgrade, UpgradeError> {
+        let started = Instant::now();
+        let refuse = |reason: String| UpgradeError {
+            from: self.loaded.hash.clone(),
+            to: new.hash.clone(),
+            reason,
+        };
+        let mut why_fresh = None;
+        let snapshot = if self.init.is_none() {
+            None
+        } else if !matches!(self.state, State::Up) {
+            why_fresh = Some("the old version was down".to_string());
+            None
+        } else if !self.loaded.handoff() {
+            why_fresh = Some("the old version has no handoff (world node)".to_string());
+            None
+        } else if !new.handoff() {
+            why_fresh = Some("the new version has no handoff (world node)".to_string());
+            None
+        } else {
+            let Instance::Handoff(old) = &self.instance else {
+                unreachable!("a handoff component has a handoff instance")
+            };
+            arm(&mut self.store, &self.options);
+            let r = old.call_snapshot(&mut self.store);
+            // A snapshot has no effects: what it asked for is dropped.
+            self.store.data_mut().effects.clear();
+            match r {
+                Ok(Some(bytes)) => Some(bytes),
+                Ok(None) => {
+                    why_fresh = Some("the old version had no state to hand over".to_string());
+                    None
+                }
+                Err(e) => {
+                    let (kind, e) = describe(e, &self.options);
+                    return Err(refuse(format!(
+                        "the old version crashed ({kind}) taking its snapshot: {}",
+                        one_line(&e)
+                    )));
+                }
+            }
+        };
+        let incarnation = self.incarnation().wrapping_add(1 << 32);
+        let fresh = || {
+            instantiate(new, &self.options, &self.log, incarnation).map_err(|e| {
+                refuse(format!(
+                    "the new version cannot be instantiated: {}",
+                    one_line(&e)
+                ))
+            })
+        };
+        let mut effects = Vec::new();
+        let mut carried = None;
+        if let Some(bytes) = snapshot {
+            let (mut store, instance) = fresh()?;
+            let Instance::Handoff(i) = &instance else {
+                unreachable!("a handoff component has a handoff instance")
+            };
+            arm(&mut store, &self.options);
+            match i.call_restore(&mut store, &bytes) {
+                Ok(Ok(())) => {
+                    effects.append(&mut store.data_mut().effects);
+                    carried = Some((store, instance));
+                }
+                Ok(Err(why)) => {
+                    why_fresh = Some(format!(
+                        "the new version's restore refused the state: {}",
+                        snippet(&why)
+                    ));
+                }
+                Err(e) => {
+                    let (kind, e) = describe(e, &self.options);
+                    return Err(refuse(format!(
+                        "the new version crashed ({kind}) in restore: {}",
+                        one_line(&e)
+                    )));
+                }
+            }
+        }
+        let state_carried = carried.is_some();
+        let (store, instance) = match carried {
+            Some(c) => c,
+            None => {
+                let (mut store, instance) = fresh()?;
+                effects.push(Effect::Restarted);
+                if let Some((src, body)) = &self.init {
+                    arm(&mut store, &self.options);
+                    let r = instance.call_on_message(&mut store, src, body);
+                    if let Err(e) = r {
+                        let (kind, e) = describe(e, &self.options);
+                        return Err(refuse(format!(
+                            "the new version crashed ({kind}) handling the replayed init: {}",
+                            one_line(&e)
+                        )));
+                    }
+                    // The init_ok went out long ago; keep the timers it armed.
+                    effects.extend(
+                        std::mem::take(&mut store.data_mut().effects)
+                            .into_iter()
+                            .filter(|e| !matches!(e, Effect::Send { .. })),
+                    );
+                }
+                (store, instance)
+            }
+        };
+        let from = std::mem::replace(&mut self.loaded, new.clone()).hash;
+        self.store = store;
+        self.instance = instance;
+        self.swaps += 1;
+        self.state = State::Up;
+        self.streak = 0;
+        out.append(&mut effects);
+        Ok(Upgrade {
+            from,
+            to: new.hash.clone(),
+            state_carried,
+            pause: started.elapsed(),
+            fresh_because: why_fresh.filter(|_| !state_carried),
+        })
     }
 }
 
@@ -897,7 +1180,7 @@ fn instantiate(
     options: &NodeOptions,
     log: &Sink,
     incarnation: u64,
-) -> Result<(Store<HostState>, bindings::Node)> {
+) -> Result<(Store<HostState>, Instance)> {
     let mut wasi = WasiCtxBuilder::new();
     let name = loaded
         .path
@@ -945,6 +1228,13 @@ fn instantiate(
     store.set_epoch_deadline(u64::MAX / 2);
     let instance = loaded.pre.instantiate(&mut store)?;
     Ok((store, instance))
+}
+
+/// Starts a call's allowances afresh in `store`.
+fn arm(store: &mut Store<HostState>, options: &NodeOptions) {
+    let ticks = options.call_budget.as_millis() as u64 / EPOCH_TICK.as_millis() as u64;
+    store.set_epoch_deadline(ticks.max(1) + 1);
+    store.data_mut().call = CallState::new(options.call_budget);
 }
 
 /// A node's view of virtual time: the simulation's clock, or later if the node slept

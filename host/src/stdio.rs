@@ -18,11 +18,13 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::{Read, Write};
-use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, TryRecvError};
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, SyncSender, TryRecvError};
 use std::time::{Duration, Instant};
 
 use crate::log::{elog, snippet, snippet_bytes};
 use crate::node::{AfterCrash, Crash, Effect, GaveUp, Node};
+use crate::swap;
 
 /// One line from Maelstrom: the body stays raw and reaches the guest untouched.
 #[derive(Deserialize)]
@@ -33,9 +35,26 @@ struct Envelope<'a> {
     body: &'a RawValue,
 }
 
-/// Serves `node` until stdin closes, or the node gives up after a crash loop.
-pub fn serve(mut node: Node, max_line: usize) -> Result<()> {
-    let mut inbox = spawn_reader(max_line);
+/// Serves `node` until stdin closes, or the node gives up after a crash loop. With
+/// `live_swap`, the node's file is watched and each new version swapped in between
+/// two events (see `swap`).
+pub fn serve(mut node: Node, max_line: usize, live_swap: Option<&Path>) -> Result<()> {
+    let (tx, rx) = mpsc::sync_channel(16);
+    if let Some(path) = live_swap {
+        let to_loop = tx.clone();
+        let deliver = move |ready| to_loop.send(vec![Incoming::Swap(Box::new(ready))]).is_ok();
+        if let Err(e) = swap::spawn(path, node.version().to_string(), deliver) {
+            elog!(
+                "host: live swap is off: cannot watch {}: {e:#}",
+                path.display()
+            );
+        }
+    }
+    spawn_reader(max_line, tx);
+    let mut inbox = Inbox {
+        rx,
+        batch: Vec::new().into_iter(),
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 << 10, stdout.lock());
     let mut timers = Timers::default();
@@ -76,6 +95,20 @@ pub fn serve(mut node: Node, max_line: usize) -> Result<()> {
                 stop_if(gave_up, &mut out)?;
             }
             Incoming::Malformed(why) => elog!("host: {why}"),
+            Incoming::Swap(ready) => {
+                let r = node.upgrade(&ready.loaded, &mut effects);
+                match r {
+                    Ok(u) => {
+                        pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
+                        elog!(
+                            "host: live swap: {u}; {:.0} ms after the file changed",
+                            ready.noticed.elapsed().as_secs_f64() * 1e3
+                        );
+                    }
+                    Err(e) => elog!("host: live swap: {e}"),
+                }
+            }
+            Incoming::Eof => break,
         }
     }
     out.flush()?;
@@ -140,8 +173,7 @@ fn apply(
     Ok(wrote)
 }
 
-fn spawn_reader(max_line: usize) -> Inbox {
-    let (tx, rx) = mpsc::sync_channel(16);
+fn spawn_reader(max_line: usize, tx: SyncSender<Vec<Incoming>>) {
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
@@ -201,15 +233,11 @@ fn spawn_reader(max_line: usize) -> Inbox {
                 Some(skip) => batch.push(skip.report(max_line)),
                 None => split_lines(&partial, max_line, &mut batch),
             }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
+            // Said outright: the swap thread holds the channel open too.
+            batch.push(Incoming::Eof);
+            let _ = tx.send(batch);
         })
         .expect("spawn the stdin thread");
-    Inbox {
-        rx,
-        batch: Vec::new().into_iter(),
-    }
 }
 
 /// A line too long to take: its start, for the report, and its length so far.
@@ -241,6 +269,10 @@ enum Incoming {
     },
     /// Not a message: why, for stderr (the line is skipped).
     Malformed(String),
+    /// A new version of the node, ready to swap in (from the swap thread).
+    Swap(Box<swap::Ready>),
+    /// stdin closed.
+    Eof,
 }
 
 /// The lines of `bytes` (which holds whole lines), onto `batch`; blank ones are skipped.

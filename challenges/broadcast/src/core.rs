@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
 /// The knobs (see the README for which stage uses what).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     /// How often a hub sends its batch down to every node.
     pub down_ms: u64,
@@ -108,6 +108,7 @@ pub enum Out {
     ArmUp(u64),
 }
 
+#[derive(Serialize, Deserialize)]
 struct Batch {
     sent_at: u64,
     up: Vec<i64>,
@@ -115,7 +116,7 @@ struct Batch {
 }
 
 /// Our side of the link to one peer.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 struct Link {
     up: Vec<i64>,
     down: Vec<i64>,
@@ -140,6 +141,9 @@ impl Link {
     }
 }
 
+/// Crosses a live swap whole: values, links, batches in flight (resent by `tick` if
+/// unacknowledged, as after a loss).
+#[derive(Serialize, Deserialize)]
 pub struct Core {
     cfg: Config,
     me: String,

@@ -34,10 +34,14 @@ struct GossipMsg<'a> {
     gossip: &'a Gossip,
 }
 
+#[derive(Serialize, Deserialize)]
 struct App {
     cfg: Config,
     /// Built at `init`, when the node learns who it and its peers are.
     core: Option<Core>,
+    /// Not carried across a live swap (the timer's callback is the old version's):
+    /// `on_restore` arms the uplink afresh.
+    #[serde(skip)]
     up_timer: Option<TimerId>,
 }
 
@@ -80,6 +84,11 @@ fn node_with(cfg: Config) -> Node<App> {
         up_timer: None,
     };
     Node::new(app)
+        .handoff()
+        .on_restore(|app, ctx| {
+            let outs = app.core.as_ref().map(Core::start).unwrap_or_default();
+            report(apply(app, ctx, outs));
+        })
         .on_init(|app, ctx| {
             let core = Core::new(app.cfg.clone(), &ctx.id(), &ctx.node_ids());
             let outs = core.start();

@@ -47,12 +47,15 @@ fn barrier_key(node: &str) -> String {
 /// Maelstrom's clients take the counter as a signed 64-bit number.
 const MAX: u64 = i64::MAX as u64;
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Add {
     /// Unsigned: a grow-only counter takes no negative delta (error 12).
     delta: u64,
 }
 
+/// Crosses a live swap (`handoff`) whole, unanswered requests included; the tasks
+/// serving them do not, so `resume` starts them again.
+#[derive(Serialize, Deserialize)]
 struct Counter {
     /// Drawn at start, so tags stay unique across restarts of this node.
     boot: u64,
@@ -99,6 +102,8 @@ fn node() -> Node<Counter> {
         refreshing: false,
     };
     Node::new(counter)
+        .handoff()
+        .on_restore(resume)
         .on("add", |s, ctx, req: Request<Add>| {
             let delta = req.body.delta;
             if delta == 0 {
@@ -124,6 +129,22 @@ fn node() -> Node<Counter> {
             }
             Ok(())
         })
+}
+
+/// After a live swap: the old version's tasks are gone. The batch a flush had in
+/// flight may or may not have landed (its adds stay unanswered, as after a timeout),
+/// so this node's key is read back before the next compare-and-set; waiting adds and
+/// reads get a task again.
+fn resume(s: &mut Counter, ctx: &Ctx<Counter>) {
+    s.mine = None;
+    s.flushing = !s.adds.is_empty();
+    if s.flushing {
+        ctx.spawn(flush(ctx.clone()));
+    }
+    s.refreshing = !s.reads.is_empty();
+    if s.refreshing {
+        ctx.spawn(refresh(ctx.clone()));
+    }
 }
 
 /// Moves waiting adds into this node's key, one compare-and-set per batch, until none wait.

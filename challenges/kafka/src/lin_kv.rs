@@ -22,7 +22,9 @@ fn commit_key(k: &str) -> String {
 
 /// The node: no state, every handler a conversation with lin-kv.
 pub(crate) fn node() -> Node<()> {
+    // Everything lives in lin-kv: nothing to carry, but the ids and counters are.
     Node::new(())
+        .handoff()
         .on_async("send", |_, ctx, req| send(ctx, req))
         .on_async("poll", |_, ctx, req| poll(ctx, req))
         .on_async("commit_offsets", |_, ctx, req| commit(ctx, req))

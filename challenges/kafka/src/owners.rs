@@ -13,7 +13,8 @@ use crate::{
 use glomers::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
-#[derive(Default)]
+/// Crosses a live swap whole (`handoff`): the logs and the committed offsets.
+#[derive(Default, Serialize, Deserialize)]
 pub(crate) struct Owned {
     logs: HashMap<String, Vec<Value>>,
     committed: HashMap<String, i64>,
@@ -93,6 +94,7 @@ async fn gather(
 /// The node: each handler answers its own keys at once and forwards the rest.
 pub(crate) fn node() -> Node<Owned> {
     Node::new(Owned::default())
+        .handoff()
         .on_async("send", |s, ctx, req: Request<Send>| {
             // Appended here and now if this node owns the key, else forwarded.
             let local = match owner(&req.body.key, &ctx.node_ids()) {

@@ -35,7 +35,8 @@ struct WriteSet {
     writes: Vec<(Value, Value)>,
 }
 
-#[derive(Default)]
+/// All of it crosses a live swap (`handoff`): the data, the log and what peers acked.
+#[derive(Default, Serialize, Deserialize)]
 struct Store {
     clock: u64,
     /// Key (as JSON text) -> (value, tag of its writer).
@@ -148,6 +149,7 @@ fn sync(s: &mut Store, ctx: &Ctx<Store>) {
 
 fn node() -> Node<Store> {
     Node::new(Store::default())
+        .handoff()
         .on("txn", |s, ctx, req: Request<Txn>| {
             let txn = req.body.txn.clone();
             let done = s.run(&ctx.id(), txn)?;

@@ -77,7 +77,7 @@
 
   function faultRects(top, h) {
     return D.faults.map((f) => {
-      const cls = /kill/.test(f[2]) ? "kill" : /pause/.test(f[2]) ? "pause" : "";
+      const cls = /kill/.test(f[2]) ? "kill" : /pause/.test(f[2]) ? "pause" : /upgrade/.test(f[2]) ? "upgrade" : "";
       const w = Math.max(X(f[1]) - X(f[0]), 1.5);
       return `<rect class="fault ${cls}" x="${X(f[0])}" y="${top}" width="${w}" height="${h}"/>`;
     }).join("");
@@ -182,7 +182,7 @@
     let s = `<svg class="plot" id="faults" width="${plotW}" height="${H}">`;
     s += `<text class="title" x="${L}" y="11">faults${D.faults.length ? "" : ": none in this run"}</text>`;
     D.faults.forEach((f, i) => {
-      const cls = /kill/.test(f[2]) ? "kill" : /pause/.test(f[2]) ? "pause" : "";
+      const cls = /kill/.test(f[2]) ? "kill" : /pause/.test(f[2]) ? "pause" : /upgrade/.test(f[2]) ? "upgrade" : "";
       const x = X(f[0]), w = Math.max(X(f[1]) - x, 2);
       s += `<g data-f="${i}"><rect class="faultbar ${cls}" x="${x}" y="${top}" width="${w}" height="${bottom - top}" rx="2"/>`;
       if (w > 40) s += `<text x="${x + 4}" y="${bottom - 4}" style="fill:#111827">${esc(f[3] || f[2])}</text>`;
