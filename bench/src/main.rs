@@ -12,6 +12,7 @@ mod native_echo;
 mod nodes;
 mod report;
 mod startup;
+mod swap;
 mod throughput;
 
 use anyhow::Result;
@@ -41,7 +42,13 @@ fn main() -> ExitCode {
     }
     let mut table = Table::default();
     table.header();
-    let sections: [fn(&mut Table) -> Result<()>; 4] = [echo_throughput, startup, rss, harness];
+    let all: [fn(&mut Table) -> Result<()>; 5] =
+        [echo_throughput, startup, rss, live_swap, harness];
+    // `bench swap`: the live swap figures alone.
+    let sections: &[fn(&mut Table) -> Result<()>] = match std::env::args().nth(1).as_deref() {
+        Some("swap") => &[live_swap],
+        _ => &all,
+    };
     for section in sections {
         if let Err(e) = section(&mut table) {
             table.error(&e);
@@ -136,6 +143,37 @@ fn rss(t: &mut Table) -> Result<()> {
         &format!("{mb:.1} MB"),
         Some(("< 15 MB", mb < 15.0)),
     );
+    Ok(())
+}
+
+fn live_swap(t: &mut Table) -> Result<()> {
+    let Some(wasm) = nodes::challenge("broadcast") else {
+        t.note("live swap: not measured (challenges/broadcast.wasm is not built yet)");
+        return Ok(());
+    };
+    t.section("live swap: host run broadcast.wasm answering a read every ms, its file replaced");
+    let dir = nodes::Scratch::new("swap")?;
+    for (warm, name) in [(true, "warm"), (false, "cold")] {
+        let f = swap::measure(&wasm, &dir, warm)?;
+        t.row(
+            &format!("{name} cache: the switch (host's figure)"),
+            &millis(f.pause),
+            None,
+        );
+        t.row(
+            &format!(
+                "{name}: longest request wait (before {})",
+                millis(f.baseline_wait)
+            ),
+            &millis(f.worst_wait),
+            None,
+        );
+        t.row(
+            &format!("{name}: file replaced -> new version serves"),
+            &millis(f.to_new_version),
+            None,
+        );
+    }
     Ok(())
 }
 

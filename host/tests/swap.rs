@@ -363,3 +363,26 @@ fn the_off_switch_keeps_the_first_version() {
     assert_eq!(read["messages"], json!([7]), "{read}");
     assert!(!host.stderr().contains("live swap"), "{}", host.stderr());
 }
+
+#[test]
+fn a_state_the_new_version_refuses_starts_it_fresh_with_init() {
+    let dir = scratch("refused");
+    let path = dir.0.join("node.wasm");
+    std::fs::copy(wasm("challenges/broadcast.wasm"), &path).unwrap();
+    let mut host = Host::start(&path, &dir.0, &[]);
+    host.ask(json!({"type": "broadcast", "message": 7, "msg_id": 1}));
+    // kafka hands over too, but cannot read broadcast's state.
+    replace(
+        &path,
+        &std::fs::read(wasm("challenges/kafka.wasm")).unwrap(),
+    );
+    let swap = &host.wait_stderr("live swap: swapped", 1)[0];
+    assert!(
+        swap.contains("state not carried (the new version's restore refused the state"),
+        "{swap}"
+    );
+    assert!(swap.contains("started fresh with init"), "{swap}");
+    // Fresh, and it knows who it is: init was replayed.
+    let r = host.ask(json!({"type": "send", "key": "k", "msg": 1, "msg_id": 2}));
+    assert_eq!(r["offset"], 0, "{r}");
+}

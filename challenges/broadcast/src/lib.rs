@@ -188,6 +188,32 @@ mod tests {
     }
 
     #[test]
+    fn values_and_batches_in_flight_cross_a_live_swap() {
+        let names = ids(4);
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let build = || node_with(Config::default());
+        let mut leaf = TestNode::start(build, "n2", &refs);
+        let out = leaf.deliver(
+            "c1",
+            json!({"type": "broadcast", "message": 7, "msg_id": 1}),
+        );
+        assert!(out.iter().any(|s| s.dest == "n0"), "{out:?}");
+        // Swapped before the hub acknowledged the batch.
+        leaf.upgrade(build).unwrap();
+        let out = leaf.deliver("c1", json!({"type": "read", "msg_id": 2}));
+        assert_eq!(out[0].body["messages"], json!([7]));
+        // Nobody acknowledges (the test plays no peer): the new version keeps
+        // spreading the value from the carried state, as the old one would have.
+        let resent = leaf.advance(10_000);
+        assert!(
+            resent
+                .iter()
+                .any(|s| s.dest.starts_with('n') && s.body["up"] == json!([7])),
+            "{resent:?}"
+        );
+    }
+
+    #[test]
     fn a_leaf_sends_up_to_the_hub_and_the_hub_batches_down() {
         let names = ids(4);
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();

@@ -487,3 +487,48 @@ mod tests {
         assert!(out.iter().all(|s| s.body["value"] == 9));
     }
 }
+
+#[cfg(test)]
+mod handoff_tests {
+    use glomers::testing::{Sent, TestNode};
+    use serde_json::{json, Value};
+
+    fn to_kv(out: &[Sent]) -> &Value {
+        let kv: Vec<&Sent> = out.iter().filter(|s| s.dest == "seq-kv").collect();
+        assert_eq!(kv.len(), 1, "{out:?}");
+        &kv[0].body
+    }
+
+    #[test]
+    fn waiting_adds_cross_a_live_swap_and_are_flushed_by_the_new_version() {
+        let mut t = TestNode::start(super::node, "n0", &["n0"]);
+        let out = t.deliver("c1", json!({"type": "add", "delta": 5, "msg_id": 1}));
+        let old_read = to_kv(&out)["msg_id"].clone();
+        // Waits for the next batch: in the state, so it crosses the swap.
+        assert!(t
+            .deliver("c1", json!({"type": "add", "delta": 3, "msg_id": 2}))
+            .is_empty());
+        let out = t.upgrade(super::node).unwrap();
+        // The new version reads its key back first (the old batch may have landed).
+        let read = to_kv(&out).clone();
+        assert_eq!(read["type"], "read");
+        // The old version's read finds nobody waiting in the new one.
+        let late = json!({"type": "read_ok", "value": [0, ""], "in_reply_to": old_read});
+        assert!(t.deliver("seq-kv", late).is_empty());
+        let out = t.deliver(
+            "seq-kv",
+            json!({"type": "read_ok", "value": [5, "n0-x-1"], "in_reply_to": read["msg_id"]}),
+        );
+        let cas = to_kv(&out).clone();
+        assert_eq!(cas["type"], "cas");
+        assert_eq!(cas["from"], json!([5, "n0-x-1"]));
+        assert_eq!(cas["to"][0], 8, "{cas}");
+        let out = t.deliver(
+            "seq-kv",
+            json!({"type": "cas_ok", "in_reply_to": cas["msg_id"]}),
+        );
+        let acks: Vec<&Sent> = out.iter().filter(|s| s.dest == "c1").collect();
+        assert_eq!(acks.len(), 1, "{out:?}");
+        assert_eq!(acks[0].body["in_reply_to"], 2, "only the add that waited");
+    }
+}

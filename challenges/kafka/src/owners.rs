@@ -202,6 +202,37 @@ mod tests {
     }
 
     #[test]
+    fn logs_and_committed_offsets_cross_a_live_swap() {
+        let mut t = TestNode::start(super::node, "n0", &["n0"]);
+        for (i, msg) in [10, 11].into_iter().enumerate() {
+            t.deliver(
+                "c1",
+                json!({"type": "send", "key": "k", "msg": msg, "msg_id": i + 1}),
+            );
+        }
+        t.deliver(
+            "c1",
+            json!({"type": "commit_offsets", "offsets": {"k": 1}, "msg_id": 3}),
+        );
+        t.upgrade(super::node).unwrap();
+        let out = t.deliver(
+            "c1",
+            json!({"type": "send", "key": "k", "msg": 12, "msg_id": 4}),
+        );
+        assert_eq!(one(&out)["offset"], 2, "offsets go on where they were");
+        let out = t.deliver(
+            "c1",
+            json!({"type": "poll", "offsets": {"k": 0}, "msg_id": 5}),
+        );
+        assert_eq!(one(&out)["msgs"], json!({"k": [[0, 10], [1, 11], [2, 12]]}));
+        let out = t.deliver(
+            "c1",
+            json!({"type": "list_committed_offsets", "keys": ["k"], "msg_id": 6}),
+        );
+        assert_eq!(one(&out)["offsets"], json!({"k": 1}));
+    }
+
+    #[test]
     fn committed_offsets_only_grow() {
         let mut t = TestNode::start(super::node, "n0", &["n0"]);
         for (id, o) in [(1, 5), (2, 3)] {

@@ -217,6 +217,19 @@ mod tests {
     }
 
     #[test]
+    fn the_store_crosses_a_live_swap() {
+        let mut t = TestNode::start(super::node, "n0", &["n0"]);
+        txn(&mut t, 1, json!([["w", 1, 5], ["w", 2, 6]]));
+        t.upgrade(super::node).unwrap();
+        let r = txn(&mut t, 2, json!([["r", 1, null], ["r", 2, null]]));
+        assert_eq!(r["txn"], json!([["r", 1, 5], ["r", 2, 6]]));
+        // Later commits are ordered after the carried ones (the clock crossed too).
+        txn(&mut t, 3, json!([["w", 1, 7]]));
+        let r = txn(&mut t, 4, json!([["r", 1, null]]));
+        assert_eq!(r["txn"], json!([["r", 1, 7]]));
+    }
+
+    #[test]
     fn bad_micro_ops_are_refused() {
         let mut t = TestNode::start(super::node, "n0", &["n0"]);
         let r = txn(&mut t, 1, json!([["x", 1, null]]));
