@@ -266,21 +266,29 @@ where
     })
 }
 
-/// Runs `host test -w WORKLOAD OPTIONS` with `build` as every node, natively; the
-/// run's files go under the system's temporary directory unless OPTIONS name a
-/// `--store`.
+/// Runs `host test -w WORKLOAD OPTIONS` with `build` as every node, natively. The
+/// run's files (logs, history, report) go under the system's temporary directory
+/// unless OPTIONS name a `--store`, and there they are kept only for a run that is not
+/// valid (its summary names the directory): a test of hundreds of seeds leaves only
+/// what a person needs to look at.
 pub fn test<N, F>(workload: &str, options: &str, build: F, args: &[&str]) -> anyhow::Result<Outcome>
 where
     N: Into<AnyNode> + 'static,
     F: Fn() -> N + Clone + 'static,
 {
+    let own_store = options.split_whitespace().any(|w| w == "--store");
     let mut b = Builder::new(workload);
-    if !options.split_whitespace().any(|w| w == "--store") {
+    if !own_store {
         b = b.store(std::env::temp_dir().join("glomers-simulate"));
     }
-    b.options(options)
+    let outcome = b
+        .options(options)
         .nodes("native SDK node", nodes(build, args))
-        .run()
+        .run()?;
+    if !own_store && outcome.is_valid() {
+        let _ = std::fs::remove_dir_all(&outcome.wall.logs);
+    }
+    Ok(outcome)
 }
 
 /// Whether a message body is Maelstrom's `init`.

@@ -150,7 +150,9 @@ fn us(secs: &Value) -> u64 {
 /// A run of `host test ARGS` in a fresh store: its directory and JSON result.
 fn run(args: &[&str]) -> (PathBuf, Value) {
     let o = common::test("report-run", args);
-    let (dir, stdout, result) = (o.dir, o.stdout, o.json);
+    // The report's directory stays: its screenshot is for a person to look at.
+    let (dir, stdout, result) = (o.dir.clone(), o.stdout.clone(), o.json.clone());
+    std::mem::forget(o);
     let run_dir = PathBuf::from(result["wall"]["logs"].as_str().unwrap());
     // The run's directory holds the whole result, as --json writes it.
     let kept: Value =

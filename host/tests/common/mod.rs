@@ -75,8 +75,19 @@ pub struct Outcome {
     pub stdout: String,
     /// The harness's log on stderr.
     pub stderr: String,
-    /// The scratch directory holding `store/` and `result.json`.
+    /// The scratch directory holding `store/` and `result.json`: removed when the
+    /// outcome is dropped, unless the test is failing (then it stays for a person).
     pub dir: PathBuf,
+}
+
+/// A test's scratch directory is left only where it can help: when the test failed,
+/// or when GLOMERS_KEEP_TEST_RUNS is set. Hundreds of runs would fill a disk.
+impl Drop for Outcome {
+    fn drop(&mut self) {
+        if !std::thread::panicking() && std::env::var_os("GLOMERS_KEEP_TEST_RUNS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 impl Outcome {
