@@ -97,6 +97,7 @@ impl InProcess {
         let nodes = specs
             .iter()
             .map(|s| {
+                log_line(&s.log, 0, &format!("the node starts (its seed {})", s.seed));
                 let node = factory(s).with_context(|| format!("cannot start node {}", s.name))?;
                 Ok(Some(node))
             })
@@ -120,7 +121,14 @@ impl InProcess {
                 Effect::Send { dest, body } => Output::Send { node, dest, body },
                 Effect::SetTimer { id, delay_ms } => Output::SetTimer { node, id, delay_ms },
                 Effect::CancelTimer { id } => Output::CancelTimer { node, id },
-                Effect::Restarted => Output::Restarted { node },
+                Effect::Restarted => {
+                    log_line(
+                        &self.specs[node].log,
+                        now,
+                        "the node goes on in a fresh instance (its timers are gone)",
+                    );
+                    Output::Restarted { node }
+                }
             });
         }
         if let Err(crash) = r {
@@ -136,6 +144,28 @@ impl InProcess {
             });
         }
     }
+}
+
+/// The log line for an `init` a node is handed (its id and its peers), if `body` is
+/// one. Only bodies that mention "init" are parsed, so other messages cost a scan.
+pub(crate) fn init_line(body: &str) -> Option<String> {
+    if !body.contains("\"init\"") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    if v["type"] != "init" {
+        return None;
+    }
+    let ids: Vec<&str> = v["node_ids"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+        .unwrap_or_default();
+    Some(format!(
+        "init: the node is {} of {} ({})",
+        v["node_id"].as_str().unwrap_or("?"),
+        ids.len(),
+        ids.join(" ")
+    ))
 }
 
 /// Adds a line of the harness's to a node's log, so the log tells the node's story.
@@ -158,6 +188,9 @@ impl Backend for InProcess {
         now: u64,
         out: &mut Vec<Output>,
     ) -> Result<()> {
+        if let Some(line) = init_line(&msg.body) {
+            log_line(&self.specs[node].log, now, &line);
+        }
         let input = Input::Message {
             src,
             body: &msg.body,
@@ -194,7 +227,34 @@ impl Backend for InProcess {
         Ok(())
     }
 
+    fn pause(&mut self, node: usize, now: u64) -> Result<()> {
+        log_line(&self.specs[node].log, now, "the nemesis pauses the node");
+        Ok(())
+    }
+
+    fn resume(&mut self, node: usize, now: u64) -> Result<()> {
+        log_line(&self.specs[node].log, now, "the nemesis resumed the node");
+        Ok(())
+    }
+
     fn shutdown(&mut self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_init_is_logged_with_the_id_and_the_peers() {
+        let init = r#"{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1"]}"#;
+        assert_eq!(
+            init_line(init).as_deref(),
+            Some("init: the node is n1 of 2 (n0 n1)")
+        );
+        // A message that only mentions "init" is not one.
+        assert_eq!(init_line(r#"{"type":"echo","echo":"init"}"#), None);
+        assert_eq!(init_line(r#"{"type":"echo","echo":1}"#), None);
     }
 }
