@@ -10,7 +10,7 @@ FIXTURES   := $(patsubst fixtures/%/Cargo.toml,%,$(wildcard fixtures/*/Cargo.tom
 # A real Maelstrom, if there is one: MAELSTROM=path/to/maelstrom, or `maelstrom` on PATH.
 MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
-.PHONY: all run test bench clean wasm-target host challenges fixtures lint \
+.PHONY: all run test bench clean clean-store wasm-target host challenges fixtures lint \
         echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e bench-broadcast \
         broadcast-c-seeds g-counter g-counter-seeds txn-a txn-b txn-c txn-c-seeds \
         kafka-a kafka-b kafka-c
@@ -155,6 +155,10 @@ bench-broadcast: all
 bench: all
 	$(CARGO) run --release -p bench
 
-clean:
+# The store holds every run's logs, history and report: it grows with each run.
+clean-store:
+	rm -rf store
+
+clean: clean-store
 	$(CARGO) clean
 	rm -f challenges/*.wasm
