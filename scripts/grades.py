@@ -100,7 +100,11 @@ def main(argv):
             # Graded by a real Maelstrom (its figures are in its store), or the harness
             # failed: only the exit status is known.
             verdict = {0: "valid", 1: "INVALID"}.get(status, "ERROR")
-            rows.append((c, verdict, "-", "-", "-", "-", "valid", ""))
+            official = "valid"
+            if c in OFFICIAL:
+                bar = OFFICIAL[c]
+                official = f"<{bar[0]:g}, <{bar[1]:g} / <{bar[2]:g}: not judged here"
+            rows.append((c, verdict, "-", "-", "-", "-", official, ""))
             all_pass &= verdict == "valid"
             continue
         verdict, ops, ok, mpo, median, top, kind = figures(result)
