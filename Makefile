@@ -10,7 +10,7 @@ FIXTURES   := $(patsubst fixtures/%/Cargo.toml,%,$(wildcard fixtures/*/Cargo.tom
 # A real Maelstrom, if there is one: MAELSTROM=path/to/maelstrom, or `maelstrom` on PATH.
 MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
-.PHONY: all run test bench clean wasm-target host challenges fixtures lint \
+.PHONY: all run test bench clean clean-store wasm-target host challenges fixtures lint \
         echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e bench-broadcast \
         broadcast-c-seeds g-counter g-counter-seeds txn-a txn-b txn-c txn-c-seeds \
         kafka-a kafka-b kafka-c
@@ -49,9 +49,16 @@ lint:
 GRADED := echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e \
           g-counter kafka-a kafka-b kafka-c txn-a txn-b txn-c
 
+# Each grading leaves its JSON and exit status in store/make-run/<time>/ and the table
+# at the end reads them (scripts/grades.py); `-o all`: the build is done once, above.
 run: all
-	@for c in $(GRADED); do $(MAKE) --no-print-directory $$c || { echo "make run: $$c is INVALID (see above)"; exit 1; }; done
-	@echo; echo "make run: all $(words $(GRADED)) graded challenges are valid: $(GRADED)"
+	@d=store/make-run/$$(date -u +%Y%m%dT%H%M%S); mkdir -p $$d; \
+	for c in $(GRADED); do \
+	  $(MAKE) --no-print-directory -o all GRADE_JSON=$$d/$$c.json $$c; echo $$? > $$d/$$c.exit; echo; \
+	done; \
+	python3 scripts/grades.py $$d $(GRADED) \
+	  && echo "make run: all $(words $(GRADED)) graded challenges are valid and meet the official bars" \
+	  || { echo "make run: not every challenge is valid and meets its bar (see above)"; exit 1; }
 
 # grade NAME, WASM, OPTIONS, GUEST-ARGS: the challenge's Maelstrom command (as in its README).
 define grade
@@ -60,7 +67,7 @@ define grade
 	  $(MAELSTROM_BIN) test $(3) --bin $(HOST) run challenges/$(2).wasm $(if $(4),-- $(4)); \
 	else \
 	  echo "== $(1): $(HOST) test $(3) challenges/$(2).wasm $(if $(4),-- $(4))"; \
-	  $(HOST) test $(3) challenges/$(2).wasm $(if $(4),-- $(4)); \
+	  $(HOST) test $(3) $(if $(GRADE_JSON),--json $(GRADE_JSON)) challenges/$(2).wasm $(if $(4),-- $(4)); \
 	fi
 endef
 
@@ -153,6 +160,10 @@ bench-broadcast: all
 bench: all
 	$(CARGO) run --release -p bench
 
-clean:
+# The store holds every run's logs, history and report: it grows with each run.
+clean-store:
+	rm -rf store
+
+clean: clean-store
 	$(CARGO) clean
 	rm -f challenges/*.wasm

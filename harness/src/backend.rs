@@ -108,6 +108,7 @@ impl InProcess {
         let nodes = specs
             .iter()
             .map(|s| {
+                log_line(&s.log, 0, &format!("the node starts (its seed {})", s.seed));
                 let node = factory(s).with_context(|| format!("cannot start node {}", s.name))?;
                 Ok(Some(node))
             })
@@ -126,7 +127,13 @@ impl InProcess {
             return;
         };
         let r = n.handle(now, input, &mut self.effects);
-        drain(&mut self.effects, node, out);
+        if drain(&mut self.effects, node, out) {
+            log_line(
+                &self.specs[node].log,
+                now,
+                "the node goes on in a fresh instance (its timers are gone)",
+            );
+        }
         if let Err(crash) = r {
             // The node's own log should say why it started over.
             log_line(
@@ -142,16 +149,43 @@ impl InProcess {
     }
 }
 
-/// Turns what node `node` asked for into outputs.
-fn drain(effects: &mut Vec<Effect>, node: usize, out: &mut Vec<Output>) {
+/// Turns what node `node` asked for into outputs; true if it started over.
+fn drain(effects: &mut Vec<Effect>, node: usize, out: &mut Vec<Output>) -> bool {
+    let mut restarted = false;
     for e in effects.drain(..) {
         out.push(match e {
             Effect::Send { dest, body } => Output::Send { node, dest, body },
             Effect::SetTimer { id, delay_ms } => Output::SetTimer { node, id, delay_ms },
             Effect::CancelTimer { id } => Output::CancelTimer { node, id },
-            Effect::Restarted => Output::Restarted { node },
+            Effect::Restarted => {
+                restarted = true;
+                Output::Restarted { node }
+            }
         });
     }
+    restarted
+}
+
+/// The log line for an `init` a node is handed (its id and its peers), if `body` is
+/// one. Only bodies that mention "init" are parsed, so other messages cost a scan.
+pub(crate) fn init_line(body: &str) -> Option<String> {
+    if !body.contains("\"init\"") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    if v["type"] != "init" {
+        return None;
+    }
+    let ids: Vec<&str> = v["node_ids"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+        .unwrap_or_default();
+    Some(format!(
+        "init: the node is {} of {} ({})",
+        v["node_id"].as_str().unwrap_or("?"),
+        ids.len(),
+        ids.join(" ")
+    ))
 }
 
 /// Adds a line of the harness's to a node's log, so the log tells the node's story.
@@ -174,6 +208,9 @@ impl Backend for InProcess {
         now: u64,
         out: &mut Vec<Output>,
     ) -> Result<()> {
+        if let Some(line) = init_line(&msg.body) {
+            log_line(&self.specs[node].log, now, &line);
+        }
         let input = Input::Message {
             src,
             body: &msg.body,
@@ -244,7 +281,34 @@ impl Backend for InProcess {
         Ok(r)
     }
 
+    fn pause(&mut self, node: usize, now: u64) -> Result<()> {
+        log_line(&self.specs[node].log, now, "the nemesis pauses the node");
+        Ok(())
+    }
+
+    fn resume(&mut self, node: usize, now: u64) -> Result<()> {
+        log_line(&self.specs[node].log, now, "the nemesis resumed the node");
+        Ok(())
+    }
+
     fn shutdown(&mut self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_init_is_logged_with_the_id_and_the_peers() {
+        let init = r#"{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1"]}"#;
+        assert_eq!(
+            init_line(init).as_deref(),
+            Some("init: the node is n1 of 2 (n0 n1)")
+        );
+        // A message that only mentions "init" is not one.
+        assert_eq!(init_line(r#"{"type":"echo","echo":"init"}"#), None);
+        assert_eq!(init_line(r#"{"type":"echo","echo":1}"#), None);
     }
 }

@@ -100,6 +100,10 @@ pub struct SimFigures {
     pub clients: usize,
     /// Seconds of (virtual or real) time the run took.
     pub seconds: f64,
+    /// Seconds of client operations (`--time-limit`); the rest of `seconds` is the
+    /// quiet period and the final reads.
+    #[serde(rename = "time-limit")]
+    pub time_limit: f64,
     /// Events handled by the event loop.
     pub events: u64,
     /// Whether the nodes ran on the real clock (processes).
@@ -210,6 +214,7 @@ impl Outcome {
                 nodes: cfg.nodes.len(),
                 clients: cfg.concurrency,
                 seconds: r.end_ns as f64 / 1e9,
+                time_limit: cfg.time_limit_ns as f64 / 1e9,
                 events: r.events,
                 real_time: r.real_time,
             },

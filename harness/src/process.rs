@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
-use crate::backend::{log_line, Backend, Output};
+use crate::backend::{init_line, log_line, Backend, Output};
 use crate::net::Message;
 
 /// Messages read from the nodes and not yet taken by the event loop, at most.
@@ -116,7 +116,13 @@ impl Processes {
             names: names.to_vec(),
         };
         for node in 0..names.len() {
-            let log = std::fs::File::create(&p.logs[node])
+            // Appending (the run's directory is new): the harness's own lines go in
+            // between the node's without overwriting them.
+            log_line(&p.logs[node], 0, "the node's process starts");
+            let log = std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&p.logs[node])
                 .with_context(|| format!("cannot create {}", p.logs[node].display()))?;
             let (child, stdin) = p.spawn(node, log)?;
             p.children.push(Some(child));
@@ -343,9 +349,12 @@ impl Backend for Processes {
         node: usize,
         msg: &Message,
         src: &str,
-        _now: u64,
+        now: u64,
         _out: &mut Vec<Output>,
     ) -> Result<()> {
+        if let Some(line) = init_line(&msg.body) {
+            log_line(&self.logs[node], now, &line);
+        }
         let line = format!(
             "{{\"id\":{},\"src\":{},\"dest\":{},\"body\":{}}}\n",
             msg.id,

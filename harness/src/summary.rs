@@ -14,6 +14,16 @@ pub fn print(o: &Outcome) {
     let _ = std::io::stdout().lock().write_all(text(o).as_bytes());
 }
 
+/// `n` and the noun, plural unless `n` is one: "1 node", "3 nodes".
+fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn per_op(kind: &str, k: &NetCounts) -> String {
     match k.msgs_per_op {
         Some(m) => format!("{kind} {} msgs ({m:.2}/op)", k.msg_count),
@@ -25,7 +35,7 @@ fn per_op(kind: &str, k: &NetCounts) -> String {
 const MAX_FAULTS: usize = 40;
 
 /// One nemesis operation: when, what, and whom.
-fn fault_line(e: &serde_json::Value) -> String {
+fn fault_line(e: &serde_json::Value, time_limit: f64) -> String {
     let time = e["time"].as_f64().unwrap_or(0.0);
     let f = e["f"].as_str().unwrap_or("?");
     let whom = match &e["value"] {
@@ -50,7 +60,11 @@ fn fault_line(e: &serde_json::Value) -> String {
         };
         let _ = write!(line, " ({how}, {carried})");
     }
-    line.trim_end().to_string()
+    let mut line = line.trim_end().to_string();
+    if f == "stop-partition" && time >= time_limit {
+        line.push_str(" (the heal before the final reads)");
+    }
+    line
 }
 
 /// One node's switch: when its turn came, and what became of it.
@@ -107,16 +121,17 @@ pub fn text(o: &Outcome) -> String {
         };
     }
     say!(
-        "host test -w {}: {} nodes of {}, {} clients, seed {}",
+        "host test -w {}: {} of {}, {}, seed {}",
         o.about.workload,
-        o.about.node_count,
+        count(o.about.node_count as u64, "node"),
         o.about.node,
-        o.sim.clients,
+        count(o.sim.clients as u64, "client"),
         o.seed
     );
     let s = &o.stats;
+    // fail: surely not done; info: no reply in time, may or may not have happened.
     say!(
-        "  ops      {} completed: {} ok, {} fail, {} info; {:.2}% ok",
+        "  ops      {} completed: {} ok, {} fail, {} info (unknown outcome); {:.2}% ok",
         s["count"],
         s["ok-count"],
         s["fail-count"],
@@ -127,7 +142,7 @@ pub fn text(o: &Outcome) -> String {
         "  net      {}; {}; {}",
         per_op("all", &o.net.all),
         per_op("clients", &o.net.clients),
-        per_op("servers", &o.net.servers)
+        per_op("servers (node to node)", &o.net.servers)
     );
     for line in &o.summary {
         say!("  {line}");
@@ -137,20 +152,20 @@ pub fn text(o: &Outcome) -> String {
     }
     if let Some(nemesis) = o.nemesis.as_ref().filter(|_| o.about.had_nemesis) {
         // Kills and pauses that found nobody to hit do not count.
-        let count = |f: &str| {
+        let faults = |f: &str| {
             nemesis
                 .iter()
                 .filter(|e| e["f"] == f && e["value"] != serde_json::json!([]))
-                .count()
+                .count() as u64
         };
         say!(
-            "  nemesis  {} partitions, {} kills, {} pauses (grudges in the JSON):",
-            count("start-partition"),
-            count("kill"),
-            count("pause")
+            "  nemesis  {}, {}, {} (who was cut off from whom: in the JSON):",
+            count(faults("start-partition"), "partition"),
+            count(faults("kill"), "kill"),
+            count(faults("pause"), "pause")
         );
         for e in nemesis.iter().take(MAX_FAULTS) {
-            say!("    {}", fault_line(e));
+            say!("    {}", fault_line(e, o.sim.time_limit));
         }
         if nemesis.len() > MAX_FAULTS {
             say!(
@@ -179,13 +194,23 @@ pub fn text(o: &Outcome) -> String {
         say!("  warning: {w}");
     }
     let (secs, wall) = (o.sim.seconds, o.wall.seconds);
+    // Past the time limit come the heal, the quiet period and the final reads.
+    let after = if secs > o.sim.time_limit + 1e-3 {
+        format!(
+            " ({} s of operations, then {:.1} s of quiet period and final reads)",
+            o.sim.time_limit,
+            secs - o.sim.time_limit
+        )
+    } else {
+        String::new()
+    };
     if !o.sim.real_time {
         say!(
-            "  time     {secs:.1} s simulated in {wall:.2} s ({:.0}x real time)",
+            "  time     {secs:.1} s simulated{after} in {wall:.2} s ({:.0}x real time)",
             secs / wall.max(1e-9)
         );
     } else {
-        say!("  time     {wall:.1} s");
+        say!("  time     {wall:.1} s{after}");
     }
     say!("  logs     {}/", o.wall.logs.display());
     match o.valid {
@@ -210,4 +235,28 @@ pub fn text(o: &Outcome) -> String {
     }
     say!("replay: {}", o.command);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count(1u64, "node"), "1 node");
+        assert_eq!(count(0u64, "node"), "0 nodes");
+        assert_eq!(count(25u64, "client"), "25 clients");
+    }
+
+    #[test]
+    fn the_last_heal_is_named_as_such() {
+        let heal = json!({"time": 20.0, "f": "stop-partition", "value": null});
+        assert_eq!(
+            fault_line(&heal, 20.0),
+            "  20.000 s  stop-partition (the heal before the final reads)"
+        );
+        let mid = json!({"time": 8.5, "f": "stop-partition", "value": null});
+        assert_eq!(fault_line(&mid, 20.0), "   8.500 s  stop-partition");
+    }
 }

@@ -373,8 +373,10 @@ fn check(history: &History, ctx: &Context, node_count: usize) -> Verdict {
     }
 
     let mut summary = vec![format!(
-        "broadcast: {} values over {node_count} nodes: {} stable, {} lost, {} never read, {} stale",
+        "broadcast: {} values over {node_count} node{}: {} stable, {} lost, {} never read, {} stale \
+         (missed by a read after being acknowledged, while spreading: normal)",
         elements.len(),
+        if node_count == 1 { "" } else { "s" },
         stable.len(),
         lost.len(),
         never_read.len(),
@@ -382,7 +384,8 @@ fn check(history: &History, ctx: &Context, node_count: usize) -> Verdict {
     )];
     if let Some(q) = r.get("stable-latencies") {
         summary.push(format!(
-            "stable latency (ms): min {}, median {}, p95 {}, p99 {}, max {}",
+            "stable latency (from a broadcast's acknowledgement until every read has it), ms: \
+             min {}, median {}, p95 {}, p99 {}, max {}",
             q["0"], q["0.5"], q["0.95"], q["0.99"], q["1"]
         ));
     }

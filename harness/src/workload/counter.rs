@@ -112,7 +112,7 @@ impl Workload for Counter {
         Verdict {
             valid: Valid::from_bool(errors.is_empty()),
             summary: vec![format!(
-                "counter: final reads {}; acceptable {}",
+                "counter: final reads (one per client) {}; acceptable values {}",
                 final_reads
                     .iter()
                     .map(Value::to_string)

@@ -301,7 +301,8 @@ fn check(history: &History, ctx: &Context) -> Verdict {
     Verdict {
         valid,
         summary: vec![format!(
-            "g-set: {} elements attempted: {stable} stable ({} stale), {lost} lost, {never_read} never read, {} unexpected",
+            "g-set: {} elements attempted: {stable} stable ({} stale: missed by a read after being \
+             acknowledged, while spreading: normal), {lost} lost, {never_read} never read, {} unexpected",
             elements.len(),
             stale.len(),
             unexpected.len()

@@ -377,7 +377,7 @@ fn verdict(a: &Analysis, history: &History, mut found: Found) -> Verdict {
             a.known.len()
         ),
         format!(
-            "latency  ok ops (ms) {}; sends {}",
+            "latency  of ok operations, ms: {}; of ok sends alone: {}",
             describe(&lat),
             describe(&send_lat)
         ),
@@ -416,12 +416,15 @@ fn quantiles(sorted: &[f64]) -> Value {
     })
 }
 
+/// The quantiles in words (the JSON keys them "0", "0.5", ... "1", as Maelstrom does).
 fn describe(sorted: &[f64]) -> String {
+    let words = ["min", "median", "p95", "p99", "max"];
     crate::stats::QUANTILES
         .iter()
-        .map(|(name, q)| {
+        .zip(words)
+        .map(|((_, q), word)| {
             let v = crate::stats::quantile(sorted, *q).unwrap_or(0.0);
-            format!("{name}: {v:.1}")
+            format!("{word} {v:.1}")
         })
         .collect::<Vec<_>>()
         .join(", ")

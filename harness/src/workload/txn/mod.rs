@@ -214,7 +214,8 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         .collect();
     let mut summary = vec![format!(
         "{name}: {ok} ok, {fail} failed, {info} indeterminate txns; dependencies \
-         inferred: {}; checked for {}",
+         inferred (wr: read another's write, ww: overwrote it, rw: overwrote what another \
+         read, realtime: began after another ended): {}; checked for {}",
         deps.join(", "),
         models.names.join(", ")
     )];
