@@ -6,6 +6,7 @@
 //! `bench native-echo` is the native echo node the throughput is compared with; the
 //! bench starts it by running its own executable, so it is always built and current.
 
+mod checkers;
 mod harness;
 mod memory;
 mod native_echo;
@@ -41,7 +42,8 @@ fn main() -> ExitCode {
     }
     let mut table = Table::default();
     table.header();
-    let sections: [fn(&mut Table) -> Result<()>; 4] = [echo_throughput, startup, rss, harness];
+    let sections: [fn(&mut Table) -> Result<()>; 5] =
+        [echo_throughput, startup, rss, harness, checker_speed];
     for section in sections {
         if let Err(e) = section(&mut table) {
             table.error(&e);
@@ -136,6 +138,29 @@ fn rss(t: &mut Table) -> Result<()> {
         &format!("{mb:.1} MB"),
         Some(("< 15 MB", mb < 15.0)),
     );
+    Ok(())
+}
+
+/// Checker speed on big histories: a few seconds each is the bar.
+fn checker_speed(t: &mut Table) -> Result<()> {
+    t.section("checker speed: host test on a correct fixture, seed 1, timed whole (simulation + check + report)");
+    let scratch = nodes::Scratch::new("checkers")?;
+    for case in checkers::CASES {
+        match checkers::run(case, &scratch)? {
+            None => t.note(&format!(
+                "{}: not available (run `make fixtures` first)",
+                case.name
+            )),
+            Some(r) => {
+                let secs = r.wall.as_secs_f64();
+                t.row(
+                    &format!("{} ({} ops, {})", case.name, group(r.ops), r.valid),
+                    &format!("{secs:.1} s"),
+                    Some(("< 10 s", secs < 10.0 && r.valid == "valid")),
+                );
+            }
+        }
+    }
     Ok(())
 }
 

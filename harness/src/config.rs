@@ -777,7 +777,7 @@ mod tests {
         // The replay command keeps what changes the run and what it shows.
         for part in [
             " --nodes-file ",
-            " --nodes b1,b2 ",
+            " --nodes 'b1, b2' ",
             " --node e1 --node d1 ",
             " --log-stderr --log-net-send ",
         ] {
