@@ -191,3 +191,43 @@ fn log_net_send_and_recv_show_each_message_on_stderr() {
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains(":send {"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn log_stderr_echoes_each_nodes_stderr_after_its_name() {
+    let dir = scratch("logstderr");
+    let store = dir.join("store").display().to_string();
+    let node = wasm("challenges/broadcast.wasm");
+    // An argument no knob claims is reported on the guest's stderr at start.
+    let run_with = |extra: &[&str]| {
+        let mut v = vec![
+            "test",
+            "-w",
+            "broadcast",
+            "--node-count",
+            "2",
+            "--time-limit",
+            "1",
+            "--seed",
+            "1",
+            "--store",
+            &store,
+        ];
+        v.extend_from_slice(extra);
+        v.extend([node.as_str(), "--", "--no-such-knob", "1"]);
+        run(&v)
+    };
+    let out = run_with(&["--log-stderr"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for node in ["n0", "n1"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&format!(" {node} stderr: ")) && l.contains("no-such-knob")),
+            "{stderr}"
+        );
+    }
+    let quiet = run_with(&[]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains(" stderr: "));
+    let _ = std::fs::remove_dir_all(&dir);
+}
