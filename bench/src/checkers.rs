@@ -21,7 +21,7 @@ pub struct Case {
 
 pub const CASES: &[Case] = &[
     Case {
-        name: "lin-kv, 10 clients at rate 500 for 60 s",
+        name: "lin-kv: 10 clients, rate 500, 60 s",
         options: &[
             "-w",
             "lin-kv",
@@ -37,7 +37,7 @@ pub const CASES: &[Case] = &[
         fixture: "kv_proxy",
     },
     Case {
-        name: "txn-list-append, 20,000 transactions",
+        name: "txn-list-append: 20,000 txns",
         options: &[
             "-w",
             "txn-list-append",
@@ -53,7 +53,7 @@ pub const CASES: &[Case] = &[
         fixture: "list_append",
     },
     Case {
-        name: "kafka, 100,000 operations",
+        name: "kafka: 100,000 operations",
         options: &[
             "-w",
             "kafka",
