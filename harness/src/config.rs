@@ -75,8 +75,8 @@ pub struct TestArgs {
     /// txn-rw-register: the most writes to one key before it is retired.
     #[arg(long, default_value_t = 16, value_name = "INT")]
     pub max_writes_per_key: usize,
-    /// txn-rw-register: comma-separated models to check (read-uncommitted,
-    /// read-committed decided; stronger ones judged unknown unless an anomaly shows).
+    /// txn-rw-register, txn-list-append: comma-separated models to check, decided
+    /// from read-uncommitted up to strict-serializable (Maelstrom's default).
     #[arg(long, value_delimiter = ',', value_name = "MODELS")]
     pub consistency_models: Vec<String>,
     /// The seed of every random choice; random if absent, and always printed.
