@@ -6,6 +6,7 @@
 //! `bench native-echo` is the native echo node the throughput is compared with; the
 //! bench starts it by running its own executable, so it is always built and current.
 
+mod checkers;
 mod harness;
 mod memory;
 mod native_echo;
@@ -42,8 +43,14 @@ fn main() -> ExitCode {
     }
     let mut table = Table::default();
     table.header();
-    let all: [fn(&mut Table) -> Result<()>; 5] =
-        [echo_throughput, startup, rss, live_swap, harness];
+    let all: [fn(&mut Table) -> Result<()>; 6] = [
+        echo_throughput,
+        startup,
+        rss,
+        live_swap,
+        harness,
+        checker_speed,
+    ];
     // `bench swap`: the live swap figures alone.
     let sections: &[fn(&mut Table) -> Result<()>] = match std::env::args().nth(1).as_deref() {
         Some("swap") => &[live_swap],
@@ -173,6 +180,32 @@ fn live_swap(t: &mut Table) -> Result<()> {
             &millis(f.to_new_version),
             None,
         );
+    }
+    Ok(())
+}
+
+/// Checker speed on big histories: a few seconds each is the bar.
+fn checker_speed(t: &mut Table) -> Result<()> {
+    t.section("checker speed: host test on a correct fixture, seed 1, timed whole (simulation + check + report)");
+    let scratch = nodes::Scratch::new("checkers")?;
+    for case in checkers::CASES {
+        match checkers::run(case, &scratch)? {
+            None => t.note(&format!(
+                "{}: not available (run `make fixtures` first)",
+                case.name
+            )),
+            Some(r) => {
+                let secs = r.wall.as_secs_f64();
+                t.row(
+                    &match r.valid.as_str() {
+                        "valid" => format!("{} ({} ops)", case.name, group(r.ops)),
+                        v => format!("{} ({} ops, {v})", case.name, group(r.ops)),
+                    },
+                    &format!("{secs:.1} s"),
+                    Some(("< 10 s", secs < 10.0 && r.valid == "valid")),
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::upgrade::Plan;
 use crate::workload;
 
 /// Options of `host test`: Maelstrom's names and defaults.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 #[command(
     after_help = "Words that are not options, wherever they stand, are the node: \
     PATH.wasm and its arguments, or with --bin the program's arguments; a bare `--` \
@@ -22,9 +22,9 @@ use crate::workload;
     browser) under --store, whose index.html lists every run. Exit status: 0 valid, 1 invalid, 2 harness error."
 )]
 pub struct TestArgs {
-    /// The workload: broadcast, echo, g-counter, kafka, pn-counter, txn-rw-register or
-    /// unique-ids.
-    #[arg(short = 'w', long)]
+    /// The workload: broadcast, echo, g-counter, g-set, kafka, lin-kv (Maelstrom's
+    /// default), pn-counter, txn-list-append, txn-rw-register or unique-ids.
+    #[arg(short = 'w', long, default_value = "lin-kv")]
     pub workload: String,
     /// Runs each node as this program over stdin/stdout, in real time, as Maelstrom does.
     #[arg(long, value_name = "PROGRAM")]
@@ -32,8 +32,8 @@ pub struct TestArgs {
     /// How many nodes (named n0, n1, ...); without it, n1..n5 as in Maelstrom.
     #[arg(long)]
     pub node_count: Option<usize>,
-    /// Comma-separated node names, instead of --node-count.
-    #[arg(long, value_delimiter = ',', conflicts_with = "node_count")]
+    /// Comma-separated node names; --node-count overrides it, as in Maelstrom.
+    #[arg(long, value_delimiter = ',')]
     pub nodes: Vec<String>,
     /// Seconds of client operations (the quiet period and final reads come after).
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
@@ -84,8 +84,8 @@ pub struct TestArgs {
     /// txn-rw-register: the most writes to one key before it is retired.
     #[arg(long, default_value_t = 16, value_name = "INT")]
     pub max_writes_per_key: usize,
-    /// txn-rw-register: comma-separated models to check (read-uncommitted,
-    /// read-committed decided; stronger ones judged unknown unless an anomaly shows).
+    /// txn-rw-register, txn-list-append: comma-separated models to check, decided
+    /// from read-uncommitted up to strict-serializable (Maelstrom's default).
     #[arg(long, value_delimiter = ',', value_name = "MODELS")]
     pub consistency_models: Vec<String>,
     /// The seed of every random choice; random if absent, and always printed.
@@ -100,12 +100,79 @@ pub struct TestArgs {
     /// PATH.wasm [ARGS..] (or with --bin, the program's arguments).
     #[arg(value_name = "NODE")]
     pub words: Vec<String>,
+    /// Echoes every line the nodes write on stderr to this stderr, after the node's
+    /// name, as they come (each node's log under --store has them either way).
+    #[arg(long)]
+    pub log_stderr: bool,
+    /// Logs every message on stderr as it is sent (partitioned or not), with the time.
+    #[arg(long)]
+    pub log_net_send: bool,
+    /// Logs every message on stderr as it is received (not those a partition dropped).
+    #[arg(long)]
+    pub log_net_recv: bool,
+    /// Runs the test this many times, on consecutive seeds from --seed (or a random
+    /// one), as a sweep: the same as --seeds S..S+N-1.
+    #[arg(long, default_value_t = 1, value_name = "NUMBER",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_SEEDS))]
+    pub test_count: u64,
+    /// Runs many seeds, in parallel on every core: `A..B` (both included) or `N` for
+    /// 1..N. Prints one line per invalid seed with the command that replays it, then
+    /// the figures over the seeds (median and worst); exit status 1 if any is invalid.
+    /// With --json, the sweep's summary (which --merge reads) instead of one result.
+    /// Only the run directories of seeds that are not valid are kept under --store.
+    #[arg(long, value_name = "RANGE", conflicts_with = "seed")]
+    pub seeds: Option<String>,
+    /// With --seeds (or --test-count): only every N-th seed of the range, starting at
+    /// its K-th (1 <= K <= N), so N machines can share a sweep.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Merges the --json summaries of a sweep's shards, prints them as one sweep and
+    /// exits 1 if any seed was invalid; runs nothing.
+    #[arg(long, num_args = 1.., value_name = "JSON")]
+    pub merge: Vec<PathBuf>,
+    /// Jepsen's `--node`: one more node name, may be repeated (after --nodes).
+    #[arg(short = 'n', long = "node", value_name = "NAME", help_heading = JEPSEN)]
+    pub node: Vec<String>,
+    /// Jepsen's `--nodes-file`: node names, one per line (before --nodes).
+    #[arg(long, value_name = "FILE", help_heading = JEPSEN)]
+    pub nodes_file: Option<PathBuf>,
+    /// Jepsen's SSH user; accepted, meaningless here (nodes are local).
+    #[arg(long, value_name = "USER", help_heading = JEPSEN)]
+    pub username: Option<String>,
+    /// Jepsen's sudo password; accepted, meaningless here.
+    #[arg(long, value_name = "PASS", help_heading = JEPSEN)]
+    pub password: Option<String>,
+    /// Jepsen's SSH host key check; accepted, meaningless here.
+    #[arg(long, help_heading = JEPSEN)]
+    pub strict_host_key_checking: bool,
+    /// Jepsen's switch to skip SSH; accepted, and there is no SSH here anyway.
+    #[arg(long, help_heading = JEPSEN)]
+    pub no_ssh: bool,
+    /// Jepsen's SSH identity file; accepted, meaningless here.
+    #[arg(long, value_name = "FILE", help_heading = JEPSEN)]
+    pub ssh_private_key: Option<PathBuf>,
+    /// Jepsen's "leave the database running"; accepted, without effect: nodes stop
+    /// with the run (their logs stay under --store).
+    #[arg(long, help_heading = JEPSEN)]
+    pub leave_db_running: bool,
+    /// Jepsen's JSON log format; accepted, without effect (--json writes the result).
+    #[arg(long, help_heading = JEPSEN)]
+    pub logging_json: bool,
+    /// Print nothing while running (no progress line): a sweep runs many at once.
+    #[arg(skip)]
+    pub quiet: bool,
     /// Options of whoever runs the nodes in process (the host's resource limits), as
     /// `--name value` pairs for the replay command; only those that differ from
     /// their defaults.
     #[arg(skip)]
     pub node_options: Vec<(String, String)>,
 }
+
+/// The help heading of Jepsen's options that only make sense on real machines.
+const JEPSEN: &str = "Jepsen's options (accepted, as `maelstrom test` does)";
+
+/// The most seeds one sweep may hold.
+pub const MAX_SEEDS: u64 = 100_000_000;
 
 impl TestArgs {
     /// Parses Maelstrom-style words (`-w echo --rate 10 x.wasm ...`).
@@ -167,16 +234,18 @@ pub struct Config {
     pub consistency_models: Vec<String>,
     pub seed: u64,
     pub command: String,
+    /// Echo the nodes' stderr lines to ours (`--log-stderr`).
+    pub log_stderr: bool,
+    /// Log each message sent (`--log-net-send`) / received (`--log-net-recv`).
+    pub log_net_send: bool,
+    pub log_net_recv: bool,
+    /// No progress line (a run of a sweep).
+    pub quiet: bool,
 }
 
 impl Config {
     pub fn from_args(a: &TestArgs) -> Result<Config> {
-        let nodes: Vec<String> = match (a.node_count, a.nodes.is_empty()) {
-            (Some(0), _) => bail!("--node-count must be positive"),
-            (Some(n), _) => (0..n).map(|i| format!("n{i}")).collect(),
-            (None, false) => a.nodes.clone(),
-            (None, true) => (1..=5).map(|i| format!("n{i}")).collect(),
-        };
+        let nodes = node_names(a)?;
         for n in &nodes {
             if n.starts_with('c') || n.is_empty() {
                 bail!("node name {n:?}: node names must not be empty or start with 'c' (clients' prefix)");
@@ -256,6 +325,10 @@ impl Config {
             consistency_models: a.consistency_models.clone(),
             seed,
             command: String::new(),
+            log_stderr: a.log_stderr,
+            log_net_send: a.log_net_send,
+            log_net_recv: a.log_net_recv,
+            quiet: a.quiet,
         };
         c.command = replay_command(a, seed);
         Ok(c)
@@ -264,6 +337,36 @@ impl Config {
     pub fn wall_clock(&self) -> bool {
         matches!(self.target, Target::Bin { .. })
     }
+}
+
+/// The nodes, as Maelstrom and Jepsen put them together: --node-count's n0.. replace
+/// --nodes; the names in --nodes-file, then --nodes, then each --node; n1..n5 when
+/// none is given.
+fn node_names(a: &TestArgs) -> Result<Vec<String>> {
+    let mut nodes = Vec::new();
+    if let Some(path) = &a.nodes_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --nodes-file {}", path.display()))?;
+        nodes.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+    }
+    match a.node_count {
+        Some(0) => bail!("--node-count must be positive"),
+        Some(n) if n > MAX_NODES => {
+            bail!("{n} nodes is more than this harness runs (at most {MAX_NODES})")
+        }
+        Some(n) => nodes.extend((0..n).map(|i| format!("n{i}"))),
+        None => nodes.extend(a.nodes.iter().map(|n| n.trim().to_string())),
+    }
+    nodes.extend(a.node.iter().cloned());
+    if nodes.is_empty() {
+        nodes = (1..=5).map(|i| format!("n{i}")).collect();
+    }
+    Ok(nodes)
 }
 
 /// The most a test may ask for: far beyond any Maelstrom test, and small enough
@@ -342,7 +445,7 @@ fn parse_concurrency(s: &str, nodes: usize) -> Result<usize> {
     n.with_context(|| format!("--concurrency {s:?} is too large"))
 }
 
-fn random_seed() -> u64 {
+pub(crate) fn random_seed() -> u64 {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -353,7 +456,7 @@ fn random_seed() -> u64 {
 }
 
 /// The command that replays this run: the effective options in a canonical order.
-fn replay_command(a: &TestArgs, seed: u64) -> String {
+pub(crate) fn replay_command(a: &TestArgs, seed: u64) -> String {
     let program = std::env::args().next().unwrap_or_else(|| "host".into());
     let mut w: Vec<String> = vec![program, "test".into(), "-w".into(), a.workload.clone()];
     let mut opt = |k: &str, v: String| {
@@ -363,10 +466,16 @@ fn replay_command(a: &TestArgs, seed: u64) -> String {
     if let Some(b) = &a.bin {
         opt("--bin", b.display().to_string());
     }
+    if let Some(path) = &a.nodes_file {
+        opt("--nodes-file", path.display().to_string());
+    }
     if let Some(n) = a.node_count {
         opt("--node-count", n.to_string());
     } else if !a.nodes.is_empty() {
         opt("--nodes", a.nodes.join(","));
+    }
+    for n in &a.node {
+        opt("--node", n.clone());
     }
     opt("--time-limit", a.time_limit.to_string());
     opt("--rate", a.rate.to_string());
@@ -412,6 +521,15 @@ fn replay_command(a: &TestArgs, seed: u64) -> String {
         opt(k, v.clone());
     }
     opt("--seed", seed.to_string());
+    for (on, flag) in [
+        (a.log_stderr, "--log-stderr"),
+        (a.log_net_send, "--log-net-send"),
+        (a.log_net_recv, "--log-net-recv"),
+    ] {
+        if on {
+            w.push(flag.into());
+        }
+    }
     if a.words.iter().any(|x| x.starts_with('-')) {
         w.push("--".into());
     }
@@ -649,5 +767,119 @@ mod tests {
         ])
         .is_err());
         assert!(config(&["-w", "echo", "x.wasm", "--upgrade-at", "1"]).is_err());
+    }
+
+    #[test]
+    fn every_option_of_maelstrom_test_is_accepted() {
+        // `maelstrom test`'s options (Maelstrom's own and Jepsen's), each once.
+        let dir = std::env::temp_dir().join(format!("config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("nodes");
+        std::fs::write(&file, "a1\n a2 \n\n").unwrap();
+        let file = file.display().to_string();
+        let c = config(&[
+            "-w",
+            "txn-rw-register",
+            "--bin",
+            "./node",
+            "--availability",
+            "total",
+            "--consistency-models",
+            "read-committed",
+            "--key-count",
+            "3",
+            "--latency",
+            "10",
+            "--latency-dist",
+            "uniform",
+            "--log-net-send",
+            "--log-net-recv",
+            "--log-stderr",
+            "--max-txn-length",
+            "2",
+            "--max-writes-per-key",
+            "8",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "5",
+            "--rate",
+            "20",
+            "--topology",
+            "tree4",
+            "--nodes-file",
+            &file,
+            "--nodes",
+            "b1, b2",
+            "-n",
+            "c9x",
+            "--node",
+            "d1",
+            "--username",
+            "root",
+            "--password",
+            "root",
+            "--strict-host-key-checking",
+            "--no-ssh",
+            "--ssh-private-key",
+            "/dev/null",
+            "--concurrency",
+            "2n",
+            "--leave-db-running",
+            "--logging-json",
+            "--test-count",
+            "1",
+            "--time-limit",
+            "7",
+            "extra-arg",
+        ]);
+        // c9x starts with the clients' prefix: refused for that reason alone.
+        let e = c.err().unwrap().to_string();
+        assert!(e.contains("\"c9x\""), "{e}");
+        let c = config(&[
+            "-w",
+            "echo",
+            "--log-stderr",
+            "--log-net-send",
+            "--nodes-file",
+            &file,
+            "--nodes",
+            "b1, b2",
+            "-n",
+            "e1",
+            "--node",
+            "d1",
+            "--no-ssh",
+            "--test-count",
+            "1",
+            "x.wasm",
+        ])
+        .unwrap();
+        // Jepsen's order: the file, then --nodes, then each --node.
+        assert_eq!(c.nodes, ["a1", "a2", "b1", "b2", "e1", "d1"]);
+        assert_eq!(c.concurrency, 6);
+        assert!(c.log_stderr && c.log_net_send && !c.log_net_recv);
+        // The replay command keeps what changes the run and what it shows.
+        for part in [
+            " --nodes-file ",
+            " --nodes 'b1, b2' ",
+            " --node e1 --node d1 ",
+            " --log-stderr --log-net-send ",
+        ] {
+            assert!(c.command.contains(part), "{part}: {}", c.command);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn node_count_overrides_nodes_and_lin_kv_is_the_default_workload() {
+        let c = config(&["--nodes", "a,b", "--node-count", "2", "x.wasm"]).unwrap();
+        assert_eq!(c.nodes, ["n0", "n1"]);
+        assert_eq!(c.workload, "lin-kv");
+        let c = config(&["-w", "echo", "--nodes", "a,b", "x.wasm"]).unwrap();
+        assert_eq!(c.nodes, ["a", "b"]);
+        assert!(!c.log_stderr && !c.log_net_send && !c.log_net_recv);
+        assert!(!c.command.contains("--log"), "{}", c.command);
+        assert!(config(&["-w", "echo", "--test-count", "0", "x.wasm"]).is_err());
     }
 }

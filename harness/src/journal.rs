@@ -51,11 +51,55 @@ pub struct Entry {
 pub struct Journal {
     /// The messages, ascending by id (ids grow with each send).
     pub entries: Vec<Entry>,
+    /// What to log on stderr as it happens, as Maelstrom's `--log-net-send` and
+    /// `--log-net-recv` do.
+    pub echo: Echo,
+}
+
+/// Which messages are logged on stderr as they go, and the names to log them by.
+#[derive(Default)]
+pub struct Echo {
+    /// Each message as it is sent.
+    pub send: bool,
+    /// Each message as it is received (not those a partition dropped).
+    pub recv: bool,
+    /// The node names, by index.
+    pub nodes: Vec<String>,
+}
+
+impl Echo {
+    /// One line: the time, `:send` or `:recv`, and the message as JSON.
+    fn line(&self, what: &str, msg: &Message, now: u64) {
+        let m = serde_json::json!({
+            "id": msg.id,
+            "src": name(msg.src, &self.nodes),
+            "dest": name(msg.dest, &self.nodes),
+            "body": body(&msg.body),
+        });
+        let text = format!("{:>10.3} s {what} {m}\n", now as f64 / 1e9);
+        // A log nobody reads is no reason to stop a run.
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
 }
 
 impl Journal {
+    /// A journal that also logs sends and/or receives on stderr.
+    pub fn echoing(send: bool, recv: bool, nodes: &[String]) -> Journal {
+        Journal {
+            entries: Vec::new(),
+            echo: Echo {
+                send,
+                recv,
+                nodes: nodes.to_vec(),
+            },
+        }
+    }
+
     /// `msg` was sent at `now`.
     pub fn sent(&mut self, msg: &Message, now: u64) {
+        if self.echo.send {
+            self.echo.line(":send", msg, now);
+        }
         self.entries.push(Entry {
             id: msg.id,
             src: msg.src,
@@ -69,6 +113,9 @@ impl Journal {
 
     /// `msg` reached its destination at `now` (`delivered`) or was dropped there.
     pub fn arrived(&mut self, msg: &Message, now: u64, delivered: bool) {
+        if delivered && self.echo.recv {
+            self.echo.line(":recv", msg, now);
+        }
         if let Ok(i) = self.entries.binary_search_by_key(&msg.id, |e| e.id) {
             let e = &mut self.entries[i];
             e.arrived = Some(now);

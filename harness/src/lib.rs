@@ -37,6 +37,8 @@
 //!   [`stats`]: the one quantile formula.
 //! - [`journal`]: every message the network carried; [`report`]: the page a person
 //!   looks at (`report.html`, beside the history and `messages.jsonl`).
+//! - [`seeds`]: one test on many seeds in parallel (`--seeds`, `--shard`, `--merge`);
+//!   [`stderr_echo`]: the nodes' stderr on ours (`--log-stderr`).
 
 pub mod backend;
 pub mod client;
@@ -51,9 +53,11 @@ pub mod process;
 pub mod report;
 pub mod rng;
 pub mod sched;
+pub mod seeds;
 pub mod service;
 pub mod sim;
 pub mod stats;
+pub mod stderr_echo;
 pub mod store;
 pub mod summary;
 pub mod upgrade;
@@ -155,6 +159,8 @@ pub struct Sim {
     /// The store's root, whose index lists every run.
     root: PathBuf,
     node: String,
+    /// Echoes node processes' stderr (`--log-stderr` with `--bin`).
+    follower: Option<stderr_echo::Follower>,
 }
 
 impl Sim {
@@ -177,14 +183,21 @@ impl Sim {
                 upgraded: false,
             })
             .collect();
+        let mut follower = None;
         let (backend, node): (Box<dyn Backend>, String) = match (&cfg.target, nodes) {
-            (Target::Bin { program, args }, _) => (
-                Box::new(process::Processes::start(
-                    program, args, &cfg.nodes, &store,
-                )?),
-                format!("--bin {}", program.display()),
-            ),
+            (Target::Bin { program, args }, _) => {
+                let started = process::Processes::start(program, args, &cfg.nodes, &store)?;
+                if cfg.log_stderr {
+                    let logs = specs.iter().map(|s| s.log.clone()).collect();
+                    follower = Some(stderr_echo::Follower::start(logs, &cfg.nodes));
+                }
+                (Box::new(started), format!("--bin {}", program.display()))
+            }
             (Target::InProcess { .. }, Some((label, factory))) => {
+                let factory = match cfg.log_stderr {
+                    true => stderr_echo::wrap(factory),
+                    false => factory,
+                };
                 (Box::new(InProcess::start(&specs, factory)?), label)
             }
             (Target::InProcess { .. }, None) => {
@@ -198,6 +211,7 @@ impl Sim {
             store,
             root: args.store.clone(),
             node,
+            follower,
         })
     }
 
@@ -206,7 +220,11 @@ impl Sim {
         let started = Instant::now();
         let options = workload::Options::from_config(&self.cfg);
         let workload = workload::by_name(&self.cfg.workload, &options)?;
-        let mut record = sim::Run::new(&self.cfg, self.backend, workload, self.rng).run()?;
+        let record = sim::Run::new(&self.cfg, self.backend, workload, self.rng).run();
+        if let Some(f) = self.follower {
+            f.stop();
+        }
+        let mut record = record?;
         history::write_jsonl(
             &record.history,
             &self.cfg.nodes,
@@ -224,9 +242,25 @@ impl Sim {
     }
 }
 
-/// `host test`: runs the test the options describe, prints the summary, writes the
-/// JSON if asked; returns the exit status (0 valid, 1 invalid or unknown).
-pub fn main(args: TestArgs, nodes: Option<(String, NodeFactory)>) -> Result<i32> {
+/// Makes the node factory of one run; a sweep (`--seeds`) calls it once per seed, on
+/// the thread that runs that seed.
+pub type MakeNodes<'a> = &'a (dyn Fn() -> Result<NodeFactory> + Sync);
+
+/// `host test`: runs the test the options describe (or each seed of a sweep, or
+/// merges sweeps' summaries), prints the summary, writes the JSON if asked; returns
+/// the exit status (0 valid, 1 invalid or unknown). `nodes`: the in-process nodes'
+/// label and what makes their factory.
+pub fn main(args: TestArgs, nodes: Option<(String, MakeNodes<'_>)>) -> Result<i32> {
+    if !args.merge.is_empty() {
+        return seeds::merge_main(&args.merge, args.json.as_deref());
+    }
+    if let Some(sweep) = seeds::Sweep::from_args(&args)? {
+        return seeds::main(args, sweep, nodes);
+    }
+    let nodes = match nodes {
+        Some((label, make)) => Some((label, make()?)),
+        None => None,
+    };
     let json_path = args.json.clone();
     let outcome = Sim::new(&args, nodes)?.run()?;
     summary::print(&outcome);

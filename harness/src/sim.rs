@@ -210,9 +210,9 @@ impl<'a> Run<'a> {
             events: 0,
             events_at_now: 0,
             could_not_start: false,
-            progress: std::io::stderr().is_terminal().then(Instant::now),
+            progress: (!cfg.quiet && std::io::stderr().is_terminal()).then(Instant::now),
             progress_shown: false,
-            journal: Journal::default(),
+            journal: Journal::echoing(cfg.log_net_send, cfg.log_net_recv, &cfg.nodes),
         };
         let ids: Vec<String> = cfg.nodes.clone();
         let calls: Vec<(usize, Value)> = (0..n)

@@ -214,12 +214,23 @@ pub fn strip_separator(mut args: Vec<String>) -> Vec<String> {
 fn test(args: TestArgs) -> Result<i32> {
     let TestArgs { mut test, limits } = args;
     test.node_options = limits.non_default();
-    let nodes = match (&test.bin, test.words.split_first()) {
+    let wasm = match (&test.bin, test.words.split_first()) {
         (Some(_), _) | (None, None) => None,
-        (None, Some((path, guest_args))) => {
-            let path = PathBuf::from(path);
-            let factory = wasm_nodes::factory(&path, guest_args, &limits, test.upgrade.as_deref())?;
-            Some((path.display().to_string(), factory))
+        (None, Some((path, guest_args))) => Some((PathBuf::from(path), guest_args.to_vec())),
+    };
+    // A factory per run: a sweep (--seeds) runs seeds on several threads at once.
+    let upgrade = test.upgrade.clone();
+    let make = |path: &PathBuf, args: &[String]| {
+        wasm_nodes::factory(path, args, &limits, upgrade.as_deref())
+    };
+    let maker;
+    let nodes = match &wasm {
+        None => None,
+        Some((path, args)) => {
+            // Loaded once here, so a missing or broken .wasm is one error, not one per seed.
+            drop(make(path, args)?);
+            maker = move || make(path, args);
+            Some((path.display().to_string(), &maker as harness::MakeNodes))
         }
     };
     harness::main(test, nodes)
