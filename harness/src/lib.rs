@@ -8,15 +8,33 @@
 //! real clock, exactly as under Maelstrom. Every random choice comes from one seeded
 //! generator, so a seed replays a whole run.
 //!
-//! ```no_run
-//! # fn make(_: &harness::NodeSpec) -> anyhow::Result<Box<dyn harness::Node>> { unimplemented!() }
-//! let outcome = harness::Builder::new("broadcast")
-//!     .node_count(5)
-//!     .rate(10.0)
-//!     .time_limit(20.0)
+//! ```
+//! use harness::{Builder, Crash, Effect, Input, Node};
+//!
+//! /// Answers `init` and `echo`: the smallest node Maelstrom's echo workload accepts.
+//! struct Echo;
+//!
+//! impl Node for Echo {
+//!     fn handle(&mut self, _now: u64, input: Input<'_>, out: &mut Vec<Effect>) -> Result<(), Crash> {
+//!         let Input::Message { src, body } = input else { return Ok(()) };
+//!         let mut reply: serde_json::Value =
+//!             serde_json::from_str(body).map_err(|e| Crash { reason: e.to_string() })?;
+//!         let kind = format!("{}_ok", reply["type"].as_str().unwrap_or(""));
+//!         reply["in_reply_to"] = reply["msg_id"].take();
+//!         reply["type"] = kind.into();
+//!         out.push(Effect::Send { dest: src.to_string(), body: reply.to_string() });
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let outcome = Builder::new("echo")
+//!     .node_count(3)
+//!     .rate(20.0)
+//!     .time_limit(5.0)
 //!     .option("--nemesis", "partition")
 //!     .seed(7)
-//!     .nodes("my node", make)
+//!     .store(std::env::temp_dir().join("harness-doc"))
+//!     .nodes("echo", |_spec| Ok(Box::new(Echo) as Box<dyn Node>))
 //!     .run()?;
 //! assert!(outcome.is_valid(), "{:?}", outcome.problems);
 //! # anyhow::Ok(())
