@@ -8,12 +8,14 @@
 //! Each test has its own compile cache, so every swap compiles cold: the node must keep
 //! answering meanwhile. The components come from `make all fixtures`.
 
+mod common;
+
+use common::{built, temp_dir, TempDir};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,48 +23,14 @@ use std::time::{Duration, Instant};
 /// A safety net so a broken host fails the test instead of hanging it.
 const STUCK: Duration = Duration::from_secs(60);
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ sits inside the repository")
-        .to_path_buf()
-}
-
-fn wasm(rel: &str) -> PathBuf {
-    let p = repo().join(rel);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `make all fixtures` first",
-        p.display()
-    );
-    p
-}
-
 /// The echo challenge built against world 0.1.0 (`node`, no handoff), before the
 /// `handoff` world existed: old components must keep loading.
 fn old_world_echo() -> PathBuf {
-    wasm("host/tests/fixtures/echo-0.1.0.wasm")
+    built("host/tests/fixtures/echo-0.1.0.wasm")
 }
 
-/// A fresh directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch(name: &str) -> Scratch {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "swap-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    Scratch(d)
+fn scratch(name: &str) -> TempDir {
+    temp_dir(&format!("swap-{name}"))
 }
 
 /// `bytes` with a custom section appended: the same code under another content hash,
@@ -221,10 +189,10 @@ impl Drop for Host {
 #[test]
 fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
     let dir = scratch("stream");
-    let path = dir.0.join("broadcast.wasm");
-    let v1 = std::fs::read(wasm("challenges/broadcast.wasm")).unwrap();
+    let path = dir.join("broadcast.wasm");
+    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
     std::fs::write(&path, &v1).unwrap();
-    let mut host = Host::start(&path, &dir.0, &[]);
+    let mut host = Host::start(&path, &dir, &[]);
     let mut sent = 0u64;
     let mut answers: HashMap<u64, usize> = HashMap::new();
     let broadcast = |host: &mut Host, sent: &mut u64| {
@@ -275,10 +243,10 @@ fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
 #[test]
 fn corrupt_and_half_written_files_leave_the_old_version_serving_until_a_good_one() {
     let dir = scratch("corrupt");
-    let path = dir.0.join("broadcast.wasm");
-    let v1 = std::fs::read(wasm("challenges/broadcast.wasm")).unwrap();
+    let path = dir.join("broadcast.wasm");
+    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
     std::fs::write(&path, &v1).unwrap();
-    let mut host = Host::start(&path, &dir.0, &[]);
+    let mut host = Host::start(&path, &dir, &[]);
     host.ask(json!({"type": "broadcast", "message": 1, "msg_id": 1}));
 
     replace(&path, b"this is not wasm at all");
@@ -312,13 +280,16 @@ fn corrupt_and_half_written_files_leave_the_old_version_serving_until_a_good_one
 #[test]
 fn an_old_world_component_runs_and_is_swapped_without_handoff() {
     let dir = scratch("old-world");
-    let path = dir.0.join("echo.wasm");
+    let path = dir.join("echo.wasm");
     std::fs::copy(old_world_echo(), &path).unwrap();
-    let mut host = Host::start(&path, &dir.0, &[]);
+    let mut host = Host::start(&path, &dir, &[]);
     let r = host.ask(json!({"type": "echo", "echo": "old", "msg_id": 1}));
     assert_eq!(r["echo"], "old");
 
-    replace(&path, &std::fs::read(wasm("challenges/echo.wasm")).unwrap());
+    replace(
+        &path,
+        &std::fs::read(built("challenges/echo.wasm")).unwrap(),
+    );
     let swap = &host.wait_stderr("live swap: swapped", 1)[0];
     assert!(
         swap.contains("state not carried (the old version has no handoff"),
@@ -338,9 +309,9 @@ fn an_old_world_component_runs_and_is_swapped_without_handoff() {
 #[test]
 fn sighup_reloads_the_same_file_and_carries_the_state() {
     let dir = scratch("sighup");
-    let path = dir.0.join("broadcast.wasm");
-    std::fs::copy(wasm("challenges/broadcast.wasm"), &path).unwrap();
-    let mut host = Host::start(&path, &dir.0, &[]);
+    let path = dir.join("broadcast.wasm");
+    std::fs::copy(built("challenges/broadcast.wasm"), &path).unwrap();
+    let mut host = Host::start(&path, &dir, &[]);
     host.ask(json!({"type": "broadcast", "message": 7, "msg_id": 1}));
     host.hangup();
     let swap = &host.wait_stderr("live swap: swapped", 1)[0];
@@ -352,9 +323,9 @@ fn sighup_reloads_the_same_file_and_carries_the_state() {
 #[test]
 fn the_off_switch_keeps_the_first_version() {
     let dir = scratch("off");
-    let path = dir.0.join("broadcast.wasm");
-    std::fs::copy(wasm("challenges/broadcast.wasm"), &path).unwrap();
-    let mut host = Host::start(&path, &dir.0, &[("GLOMERS_LIVE_SWAP", "0")]);
+    let path = dir.join("broadcast.wasm");
+    std::fs::copy(built("challenges/broadcast.wasm"), &path).unwrap();
+    let mut host = Host::start(&path, &dir, &[("GLOMERS_LIVE_SWAP", "0")]);
     host.ask(json!({"type": "broadcast", "message": 7, "msg_id": 1}));
     // Were it swapped in, echo would answer `read` with error 10.
     replace(&path, &std::fs::read(old_world_echo()).unwrap());
@@ -367,14 +338,14 @@ fn the_off_switch_keeps_the_first_version() {
 #[test]
 fn a_state_the_new_version_refuses_starts_it_fresh_with_init() {
     let dir = scratch("refused");
-    let path = dir.0.join("node.wasm");
-    std::fs::copy(wasm("challenges/broadcast.wasm"), &path).unwrap();
-    let mut host = Host::start(&path, &dir.0, &[]);
+    let path = dir.join("node.wasm");
+    std::fs::copy(built("challenges/broadcast.wasm"), &path).unwrap();
+    let mut host = Host::start(&path, &dir, &[]);
     host.ask(json!({"type": "broadcast", "message": 7, "msg_id": 1}));
     // kafka hands over too, but cannot read broadcast's state.
     replace(
         &path,
-        &std::fs::read(wasm("challenges/kafka.wasm")).unwrap(),
+        &std::fs::read(built("challenges/kafka.wasm")).unwrap(),
     );
     let swap = &host.wait_stderr("live swap: swapped", 1)[0];
     assert!(
