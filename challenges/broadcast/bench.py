@@ -5,7 +5,7 @@ Why a script: the figures come from the harness's --json output, and the interes
 part is the comparison (seeds aggregated, published figures alongside), which needs
 no Rust. Only the standard library is used.
 
-    python3 challenges/broadcast/bench.py                  # the stages as graded (stages.toml)
+    python3 challenges/broadcast/bench.py                  # the stages as graded (challenges.toml)
     python3 challenges/broadcast/bench.py --d-args "--down-ms 150" --e-args "..."
 """
 
@@ -16,18 +16,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import tomllib
 
-STAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stages.toml")
+SPEC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "challenges.toml")
 
 
 def stage_args(name):
-    """A stage's guest arguments from stages.toml, their one home."""
-    with open(STAGES) as f:
-        for line in f:
-            key, sep, value = line.partition("=")
-            if sep and key.strip() == name:
-                return value.strip().strip('"')
-    raise SystemExit(f"stage {name} is not in {STAGES}")
+    """A stage's guest arguments ("d" or "e") from challenges.toml, their one home."""
+    with open(SPEC, "rb") as f:
+        return tomllib.load(f)["grade"][f"broadcast-{name}"].get("args", "")
 
 
 WORKLOAD = "-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100".split()

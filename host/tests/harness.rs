@@ -517,33 +517,11 @@ fn counters_are_judged_by_their_final_reads() {
     );
 }
 
-// The broadcast challenge's bars (challenges/broadcast/stages.toml), on virtual time. The guest
-// arguments per stage are read from challenges/broadcast/stages.toml, their one home.
+// The broadcast challenge's bars, on virtual time. The guest arguments and bars per
+// stage come from challenges/challenges.toml, their one home.
 
 fn broadcast_stage_args(stage: &str) -> Vec<String> {
-    let path = common::repo().join("challenges/broadcast/stages.toml");
-    let text = std::fs::read_to_string(&path).expect("read challenges/broadcast/stages.toml");
-    let (_, args) = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .find(|(k, _)| k.trim() == stage)
-        .unwrap_or_else(|| panic!("stage {stage} is not in stages.toml"));
-    args.trim()
-        .trim_matches('"')
-        .split_whitespace()
-        .map(String::from)
-        .collect()
-}
-
-fn makefile_args(var: &str) -> Vec<String> {
-    let path = common::repo().join("Makefile");
-    let text = std::fs::read_to_string(&path).expect("read the Makefile");
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(var) && l.contains("?="))
-        .unwrap_or_else(|| panic!("{var} is not set in the Makefile"));
-    let (_, args) = line.split_once("?=").expect("a ?= assignment");
-    args.split_whitespace().map(String::from).collect()
+    common::grade_args(&format!("broadcast-{}", if stage == "abc" { "c" } else { stage }))
 }
 
 fn broadcast(options: &[&str], seed: u64, guest_args: &[String]) -> Outcome {
@@ -598,11 +576,16 @@ const EFFICIENT: [&str; 8] = [
 
 fn assert_efficient(var: &str) {
     // The bars live beside the stage's arguments, shared with the native tests.
-    let bars: Vec<f64> = broadcast_stage_args(&format!("{var}-bars"))
-        .iter()
-        .map(|x| x.parse().expect("a bar is a number"))
-        .collect();
-    let (max_msgs_per_op, max_median_ms, max_max_ms) = (bars[0], bars[1], bars[2]);
+    let grade = common::grade(&format!("broadcast-{var}"));
+    let ours = grade["ours"].as_table().expect("our bars");
+    let bar = |k: &str| {
+        let v = &ours[k];
+        v.as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .expect("a bar is a number")
+    };
+    let (max_msgs_per_op, max_median_ms, max_max_ms) =
+        (bar("msgs-per-op"), bar("median-ms"), bar("max-ms"));
     let args = broadcast_stage_args(var);
     for seed in 1..=3 {
         let o = broadcast(&EFFICIENT, seed, &args);
@@ -808,12 +791,12 @@ fn kafka_broken_logs_are_invalid_for_the_right_reason() {
 
 /// 5a, 5b and 5c as graded, plus 5c's bar: servers' msgs-per-op and the latency
 /// quantiles (at a 10 ms network latency, as on virtual time latency is otherwise 0)
-/// each at most half of 5b's. Guest arguments come from the Makefile.
+/// each at most half of 5b's. Guest arguments come from challenges/challenges.toml.
 #[test]
 fn kafka_challenge_is_valid_and_5c_halves_5b() {
     let wasm = wasm("challenges/kafka.wasm");
-    let b_args = makefile_args("KAFKA_B_ARGS");
-    let c_args = makefile_args("KAFKA_C_ARGS");
+    let b_args = common::grade_args("kafka-b");
+    let c_args = common::grade_args("kafka-c");
     let b: Vec<&str> = b_args.iter().map(String::as_str).collect();
     let c: Vec<&str> = c_args.iter().map(String::as_str).collect();
     let graded = ["--time-limit", "20", "--rate", "1000"];

@@ -1,6 +1,6 @@
 //! The broadcast node in the real harness, natively (glomers::simulate): the same
 //! workload, network, partitions and checker as `host test`, on many seeds in
-//! seconds. The guest arguments and bars of each stage come from `stages.toml`.
+//! seconds. The guest arguments and bars of each stage come from challenges.toml.
 
 use crate::stage_args;
 use glomers::simulate::{self, Outcome};
@@ -20,14 +20,17 @@ fn assert_valid(o: &Outcome, what: &str) {
     );
 }
 
-/// The bars of stage `name` ("d" or "e"): servers msgs-per-op, median and max ms.
+/// Our bars of stage `name` ("d" or "e"): servers msgs-per-op, median and max ms.
 fn bars(name: &str) -> (f64, f64, f64) {
-    let text = stage_args(&format!("{name}-bars"));
-    let v: Vec<f64> = text
-        .split_whitespace()
-        .map(|x| x.parse().expect("a number"))
-        .collect();
-    (v[0], v[1], v[2])
+    let stage = crate::stage(name);
+    let ours = stage["ours"].as_table().expect("the stage has our bars");
+    let get = |k: &str| {
+        let v = &ours[k];
+        v.as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .expect("a number")
+    };
+    (get("msgs-per-op"), get("median-ms"), get("max-ms"))
 }
 
 fn figure(o: &Outcome, quantile: &str) -> f64 {

@@ -22,6 +22,26 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// A graded setting, `[grade.NAME]` of challenges/challenges.toml (its one home).
+#[allow(dead_code)] // not every test binary grades
+pub fn grade(name: &str) -> toml::Table {
+    let path = repo().join("challenges/challenges.toml");
+    let text = std::fs::read_to_string(&path).expect("read challenges/challenges.toml");
+    let spec: toml::Table = text.parse().expect("challenges/challenges.toml is TOML");
+    spec["grade"][name]
+        .as_table()
+        .unwrap_or_else(|| panic!("no [grade.{name}] in challenges.toml"))
+        .clone()
+}
+
+/// The guest arguments `[grade.NAME]` is graded with, as words.
+#[allow(dead_code)]
+pub fn grade_args(name: &str) -> Vec<String> {
+    let g = grade(name);
+    let args = g.get("args").and_then(|a| a.as_str()).unwrap_or("");
+    args.split_whitespace().map(String::from).collect()
+}
+
 /// A file of the repository that `make all fixtures` builds, which must be there.
 pub fn built(rel: &str) -> PathBuf {
     let p = repo().join(rel);
