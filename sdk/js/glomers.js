@@ -107,7 +107,8 @@ const CHECKS = {
  * missing or of the wrong kind throws a malformed-request error (code 12), which a
  * handler turns into that error reply. Kinds: any, string, number, integer, uint,
  * boolean, array, object, integer[], uint[], string[], integer{} (a map to
- * integers); a trailing `?` makes the field optional; a function is a custom check.
+ * integers); a trailing `?` makes the field optional (absent or null, as serde's
+ * `Option`); a function is a custom check.
  *
  * @template T
  * @param {T} body
@@ -125,7 +126,7 @@ export function decode(body, shape) {
       const k = optional ? kind.slice(0, -1) : kind;
       const check = CHECKS[k];
       if (!check) throw new Error(`decode: unknown kind ${kind}`);
-      ok = (optional && v === undefined) || check(v);
+      ok = (optional && (v === undefined || v === null)) || check(v);
     }
     if (!ok) {
       throw MaelstromError.malformed(
@@ -134,6 +135,26 @@ export function decode(body, shape) {
     }
   }
   return body;
+}
+
+// ---------------------------------------------------------------------------------
+// Random numbers
+
+/**
+ * A random u64 as a BigInt, from the host's WASI random source (seeded by the
+ * harness under `host test`). Draw it when the node is built, never at module load:
+ * a component's module top level runs at build time.
+ * @returns {bigint}
+ */
+export function randomU64() {
+  const w = new Uint32Array(2);
+  crypto.getRandomValues(w);
+  return (BigInt(w[0]) << 32n) | BigInt(w[1]);
+}
+
+/** A random integer in [0, 2^53), exactly representable, e.g. for state a Rust node reads as u64. */
+export function randomSafe() {
+  return Number(randomU64() >> 11n);
 }
 
 // ---------------------------------------------------------------------------------
@@ -246,7 +267,12 @@ export function parseUint(s) {
  */
 
 /** @typedef {{ type: string, msg_id?: number, in_reply_to?: number, [k: string]: any }} Body */
-/** @typedef {{ src: string, body: Body }} Message  a request as a handler sees it; also an RPC's reply */
+/**
+ * @typedef {{ src: string, msg_id?: number | null, body: Body }} Message
+ * A request as a handler sees it (`msg_id` is also in the body; the same layout as
+ * the Rust SDK's `Request`, so a node can keep requests in its handoff state), and
+ * an RPC's reply ({src, body}).
+ */
 /** @typedef {(req: Message, node: Node) => (Body | void | Promise<Body | void>)} Handler */
 
 const SNAPSHOT_FORMAT = 1;
@@ -361,14 +387,14 @@ export class Node {
 
   /** Replies to `req` with `body` (which carries its `type`); sets `in_reply_to`. */
   reply(req, body) {
-    const id = req.body?.msg_id;
+    const id = req.msg_id ?? req.body?.msg_id;
     this._sendBody(req.src, id === undefined || id === null ? body : { ...body, in_reply_to: id });
   }
 
   /** Replies to `req` with an error (a MaelstromError, or a code and text). */
   replyError(req, err, text) {
     const e = err instanceof MaelstromError ? err : new MaelstromError(err, text);
-    const id = req.body?.msg_id;
+    const id = req.msg_id ?? req.body?.msg_id;
     if (id === undefined || id === null) {
       console.error(`glomers: ${req.body?.type} from ${req.src} failed: ${e.message}`);
     } else {
@@ -529,7 +555,7 @@ export class Node {
     } else if (body.type === 'init') {
       this._init(src, body);
     } else {
-      this._dispatch({ src, body });
+      this._dispatch({ src, msg_id: body.msg_id ?? null, body });
     }
   }
 

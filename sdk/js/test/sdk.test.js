@@ -23,6 +23,15 @@ test('a handler returning a body replies with in_reply_to and no msg_id', async 
   assert.deepEqual(out, [{ dest: 'c1', body: { type: 'echo_ok', echo: 'hi', in_reply_to: 4 } }]);
 });
 
+test('a request is {src, msg_id, body}, as the Rust SDK serialises Request', async () => {
+  let seen;
+  const t = await TestNode.start(() => new Node().on('x', (req) => { seen = req; }), 'n1', ['n1']);
+  await t.deliver('c1', { type: 'x', msg_id: 4 });
+  assert.deepEqual(seen, { src: 'c1', msg_id: 4, body: { type: 'x', msg_id: 4 } });
+  await t.deliver('c1', { type: 'x' });
+  assert.equal(seen.msg_id, null);
+});
+
 test('node.reply in Maelstrom style, and send', async () => {
   const t = await TestNode.start(() => new Node().on('ping', (req, node) => {
     node.send('n2', { type: 'note' });
