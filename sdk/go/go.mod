@@ -1,0 +1,3 @@
+module glomers.dev/maelstrom
+
+go 1.24
