@@ -40,7 +40,7 @@ js: js-tools
 	@if [ ! -f $(JS_COMPONENTIZE) ]; then \
 	  echo "js: skipped: componentize-js is not installed in $(JS_TOOLS) (see make js-tools)"; \
 	else \
-	  $(MAKE) --no-print-directory $(JS_WASM) && echo "built: $(JS_WASM)"; \
+	  $(MAKE) --no-print-directory $(addprefix -f ,$(MAKEFILE_LIST)) $(JS_WASM) && echo "built: $(JS_WASM)"; \
 	fi
 
 # build.mjs writes a temporary name beside the target and renames it.
