@@ -82,16 +82,25 @@ func (a *Args) String(name, def string) string {
 
 // Uint returns name's value as an unsigned integer, or def.
 func (a *Args) Uint(name string, def uint64) uint64 {
+	if n, ok := a.UintOk(name); ok {
+		return n
+	}
+	return def
+}
+
+// UintOk returns name's value as an unsigned integer, and whether there was a
+// good one.
+func (a *Args) UintOk(name string) (uint64, bool) {
 	v, ok := a.Value(name)
 	if !ok {
-		return def
+		return 0, false
 	}
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
 		a.problems = append(a.problems, fmt.Sprintf("%s %q: %v; ignoring it", name, v, err))
-		return def
+		return 0, false
 	}
-	return n
+	return n, true
 }
 
 // Int returns name's value as an integer, or def.

@@ -68,9 +68,16 @@ func theNode() *Node {
 	return current
 }
 
-// pins keeps what cabi_realloc handed out alive until the export call that uses it
-// has copied it (the Go heap does not move, but it collects).
-var pins [][]uint64
+// cabi_realloc is called by the host while it lowers an export call's arguments,
+// and the canonical ABI forbids leaving the instance then: no import may be called.
+// Go's allocator may call one (the clock, in allocSpan or gcStart), so arguments
+// are placed in this static arena instead (no Go allocation at all), from its
+// start again at every export call once the arguments are copied out. Only an
+// argument that does not fit goes to Go's heap, which may then trap.
+var argArena [8 << 20]byte
+var argUsed uintptr
+var spill [4][]uint64
+var spilled int
 
 var empty uint64
 
@@ -79,13 +86,31 @@ func cabiRealloc(old unsafe.Pointer, oldSize, align, newSize uint32) unsafe.Poin
 	if newSize == 0 {
 		return unsafe.Pointer(&empty)
 	}
-	buf := make([]uint64, (newSize+7)/8)
-	p := unsafe.Pointer(&buf[0])
+	a := uintptr(max(align, 1))
+	start := (argUsed + a - 1) &^ (a - 1)
+	var p unsafe.Pointer
+	if start+uintptr(newSize) <= uintptr(len(argArena)) {
+		p = unsafe.Pointer(&argArena[start])
+		argUsed = start + uintptr(newSize)
+	} else {
+		buf := make([]uint64, (newSize+7)/8)
+		spill[spilled%len(spill)] = buf
+		spilled++
+		p = unsafe.Pointer(&buf[0])
+	}
 	if old != nil && oldSize > 0 {
 		copy(unsafe.Slice((*byte)(p), newSize), unsafe.Slice((*byte)(old), min(oldSize, newSize)))
 	}
-	pins = append(pins, buf)
 	return p
+}
+
+// released: the arguments have been copied out.
+func released() {
+	argUsed = 0
+	if spilled > 0 {
+		spill = [4][]uint64{}
+		spilled = 0
+	}
 }
 
 func str(p unsafe.Pointer, n uint32) string {
@@ -98,7 +123,7 @@ func str(p unsafe.Pointer, n uint32) string {
 //go:wasmexport on-message
 func onMessage(srcPtr unsafe.Pointer, srcLen uint32, bodyPtr unsafe.Pointer, bodyLen uint32) {
 	src, body := str(srcPtr, srcLen), str(bodyPtr, bodyLen)
-	pins = nil
+	released()
 	theNode().onMessage(src, body)
 }
 
@@ -129,7 +154,7 @@ func snapshot() unsafe.Pointer {
 //go:wasmexport restore
 func restore(ptr unsafe.Pointer, n uint32) unsafe.Pointer {
 	data := []byte(str(ptr, n))
-	pins = nil
+	released()
 	retArea = [3]uint32{}
 	keep = nil
 	if err := theNode().restore(data); err != nil {

@@ -102,3 +102,20 @@ func encode(body any, field string, value uint64, set bool) ([]byte, error) {
 	m[field] = json.RawMessage(strconv.FormatUint(value, 10))
 	return json.Marshal(m)
 }
+
+// Request is a request kept to be answered later, e.g. in a node's handoff state.
+// It serialises as the Rust SDK's Request<T>: {"src":..,"msg_id":..|null,"body":..}.
+type Request struct {
+	Src   string          `json:"src"`
+	MsgID *uint64         `json:"msg_id"`
+	Body  json.RawMessage `json:"body"`
+}
+
+// Request returns the message as a Request (its whole body kept).
+func (m Message) Request() Request {
+	r := Request{Src: m.Src, Body: m.Body}
+	if id, ok := m.msgID(); ok {
+		r.MsgID = &id
+	}
+	return r
+}

@@ -11,6 +11,8 @@ package maelstrom
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -160,6 +162,27 @@ func (n *Node) Reply(req Message, body any) error {
 	}
 	n.host.send(req.Src, string(text))
 	return nil
+}
+
+// ReplyTo answers a kept request (see Request); one without a msg_id gets none.
+func (n *Node) ReplyTo(req Request, body any) error {
+	if req.MsgID == nil {
+		return nil
+	}
+	text, err := encode(body, "in_reply_to", *req.MsgID, true)
+	if err != nil {
+		return err
+	}
+	n.host.send(req.Src, string(text))
+	return nil
+}
+
+// Sleep blocks the calling goroutine (a handler, callback, timer or Go goroutine)
+// for d, on the host's clock; other goroutines run meanwhile.
+func (n *Node) Sleep(d time.Duration) {
+	wake := make(chan Message, 1)
+	n.After(d, func() { n.sched.wake(wake, Message{}) })
+	n.sched.wait(wake)
 }
 
 func (n *Node) newMsgID() uint64 {
@@ -521,4 +544,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// RandomU64 is a random number from the host (WASI's random source on wasm).
+func RandomU64() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return binary.LittleEndian.Uint64(b[:])
 }
