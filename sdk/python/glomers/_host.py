@@ -24,12 +24,11 @@ class Backend(Protocol):
 
 
 class _Component:
-    """The real host: the component's imports, bound on first use (they only exist
-    inside the component, so importing this module natively must not need them)."""
+    """The real host: the component's imports (the module ``wit_world.imports.host``,
+    which only exists in a component build; :func:`glomers.serve` binds it while the
+    component is built, since modules first imported at run time are not found)."""
 
-    def __init__(self) -> None:
-        from wit_world.imports import host  # type: ignore[import-not-found]
-
+    def __init__(self, host: object) -> None:
         self._host = host
 
     def send(self, dest: str, body: str) -> None:
@@ -51,22 +50,10 @@ class _Component:
 
 
 def _wasi_args() -> List[str]:
-    """The guest arguments, without the program name, read from WASI at run time.
-
-    componentize-py initialises the interpreter when the component is *built*, so
-    ``sys.argv`` may hold the build's arguments; ``wasi:cli/environment`` has the
-    real ones.
-    """
-    try:
-        from componentize_py_runtime import call_import  # type: ignore  # noqa: F401
-    except Exception:  # pragma: no cover - only inside the component
-        pass
-    try:
-        import wasi_cli_environment  # type: ignore[import-not-found]
-
-        return list(wasi_cli_environment.get_arguments())[1:]
-    except Exception:
-        return list(sys.argv[1:])
+    """The guest arguments, without the program name: componentize-py sets
+    ``sys.argv`` from WASI's ``get-arguments`` when the component starts (not the
+    build's; checked under ``host run``)."""
+    return list(sys.argv[1:])
 
 
 _backend: Optional[Backend] = None
@@ -78,10 +65,17 @@ def install(backend: Optional[Backend]) -> None:
     _backend = backend
 
 
+def bind_component() -> None:
+    """Binds the component's imports (called by :func:`glomers.serve` at build time)."""
+    from wit_world.imports import host  # type: ignore[import-not-found]
+
+    install(_Component(host))
+
+
 def _b() -> Backend:
-    global _backend
     if _backend is None:
-        _backend = _Component()
+        raise RuntimeError("no host: glomers.serve(..) binds the component's imports, "
+                           "glomers.testing.TestNode a test double")
     return _backend
 
 

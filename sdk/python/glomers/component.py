@@ -43,6 +43,9 @@ def serve(build: Union[Callable[[], Node], Node]) -> Any:
     except ImportError:
         # Natively (tests): there is no component to export from.
         return None
+    from . import _host
+
+    _host.bind_component()
 
     class WitWorld(wit_world.WitWorld):  # type: ignore[misc]
         def on_message(self, src: str, body: str) -> None:

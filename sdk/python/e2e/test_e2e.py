@@ -1,0 +1,180 @@
+"""End-to-end tests: the built Python components under the real host.
+
+Needs GLOMERS_HOST (the host binary; `make python-test` sets it from $(HOST)) and the
+components built by `make python`. Each test names what it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+HOST = os.environ.get("GLOMERS_HOST", str(ROOT / "target/release/host"))
+CHALLENGES = ROOT / "challenges/python"
+FIXTURE = ROOT / "sdk/python/fixtures/py-misbehave.wasm"
+
+
+def wasm(name: str) -> str:
+    p = CHALLENGES / f"{name}.wasm"
+    assert p.exists(), f"{p} is missing: run `make python` first"
+    return str(p)
+
+
+class Run:
+    """`host run X.wasm args` with a line-oriented conversation on stdin/stdout."""
+
+    def __init__(self, path: str, *args: str, options: List[str] = ()) -> None:
+        assert Path(HOST).exists(), f"no host binary at {HOST}"
+        env = dict(os.environ, GLOMERS_LIVE_SWAP="0")
+        self.p = subprocess.Popen(
+            [HOST, "run", *options, path, *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env,
+        )
+        self.out: "queue.Queue[str]" = queue.Queue()
+        self.err: List[str] = []
+        threading.Thread(target=self._pump, args=(self.p.stdout, self.out.put), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.p.stderr, self.err.append), daemon=True).start()
+        self.next_id = 0
+
+    @staticmethod
+    def _pump(stream: Any, put: Any) -> None:
+        for line in stream:
+            put(line)
+
+    def send(self, body: Dict[str, Any], src: str = "c1") -> int:
+        self.next_id += 1
+        body = {**body, "msg_id": self.next_id}
+        self.p.stdin.write(json.dumps({"src": src, "dest": "n1", "body": body}) + "\n")
+        self.p.stdin.flush()
+        return self.next_id
+
+    def reply(self, msg_id: int, timeout: float = 30.0) -> Dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no reply to {msg_id}; stderr:\n{''.join(self.err)[-3000:]}")
+            try:
+                line = self.out.get(timeout=left)
+            except queue.Empty:
+                continue
+            msg = json.loads(line)
+            if msg["body"].get("in_reply_to") == msg_id:
+                return msg["body"]
+
+    def init(self) -> None:
+        r = self.reply(self.send({"type": "init", "node_id": "n1", "node_ids": ["n1"]}, src="c0"))
+        assert r["type"] == "init_ok", r
+
+    def close(self) -> str:
+        self.p.stdin.close()
+        try:
+            self.p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+        return "".join(self.err)
+
+
+def test_echo_under_host_run():
+    r = Run(wasm("echo"))
+    try:
+        r.init()
+        assert r.reply(r.send({"type": "echo", "echo": "hello"})) == {
+            "type": "echo_ok", "echo": "hello", "in_reply_to": 2}
+        assert r.reply(r.send({"type": "nope"}))["code"] == 10
+        assert r.reply(r.send({"type": "echo"}))["code"] == 12
+    finally:
+        r.close()
+
+
+def test_guest_arguments_reach_the_python_node():
+    # kafka --lin-kv talks to lin-kv for a list; the default design answers at once.
+    r = Run(wasm("kafka"), "--lin-kv")
+    try:
+        r.init()
+        r.send({"type": "list_committed_offsets", "keys": ["k"]})
+        line = json.loads(r.out.get(timeout=30))
+        assert line["dest"] == "lin-kv", line
+    finally:
+        r.close()
+
+
+def test_an_exception_traps_and_the_node_restarts_fresh():
+    r = Run(str(FIXTURE))
+    try:
+        r.init()
+        assert r.reply(r.send({"type": "count"}))["count"] == 1
+        assert r.reply(r.send({"type": "count"}))["count"] == 2
+        # A Maelstrom error on purpose is a plain error reply, not a crash.
+        refused = r.reply(r.send({"type": "refuse"}))
+        assert (refused["code"], refused["text"]) == (14, "refused on purpose")
+        assert r.reply(r.send({"type": "count"}))["count"] == 3
+        # Any other exception: the component traps, the host answers 13 and restarts.
+        crashed = r.reply(r.send({"type": "crash"}))
+        assert crashed["type"] == "error" and crashed["code"] == 13, crashed
+        assert r.reply(r.send({"type": "count"}))["count"] == 1, "a fresh instance"
+        # The same after an await, in a task resumed by a timer: no reply is owed to a
+        # timer, the node restarts all the same.
+        r.send({"type": "crash_later"})
+        time.sleep(1.0)
+        assert r.reply(r.send({"type": "count"}))["count"] == 1
+    finally:
+        err = r.close()
+    assert "a bug in a handler" in err, err[-2000:]
+
+
+def test_a_runaway_loop_hits_the_call_budget():
+    r = Run(str(FIXTURE), options=["--call-budget-ms", "1000"])
+    try:
+        r.init()
+        t0 = time.monotonic()
+        spun = r.reply(r.send({"type": "spin"}), timeout=60)
+        took = time.monotonic() - t0
+        assert spun["code"] == 13, spun
+        assert took < 30, took
+        assert r.reply(r.send({"type": "echo", "echo": 1}))["echo"] == 1
+    finally:
+        err = r.close()
+    assert "budget" in err, err[-2000:]
+
+
+def test_memory_stays_under_the_cap():
+    r = Run(str(FIXTURE), options=["--max-memory-mb", "128"])
+    try:
+        r.init()
+        hog = r.reply(r.send({"type": "hog"}), timeout=60)
+        assert hog["code"] == 13, hog
+        assert r.reply(r.send({"type": "echo", "echo": 2}))["echo"] == 2
+    finally:
+        err = r.close()
+    assert "memory" in err, err[-2000:]
+
+
+def host_test(name: str, options: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    cmd = [HOST, "test", *options.split(), wasm(name)]
+    if args:
+        cmd += ["--", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("name,options,args", [
+    ("echo", "-w echo --node-count 1 --time-limit 10", ()),
+    ("unique-ids", "-w unique-ids --time-limit 10 --rate 200 --node-count 3 --availability total --nemesis partition", ()),
+    ("broadcast", "-w broadcast --node-count 5 --time-limit 10 --rate 10 --nemesis partition", ()),
+    ("g-counter", "-w g-counter --node-count 3 --rate 100 --time-limit 10 --nemesis partition", ()),
+    ("kafka", "-w kafka --node-count 1 --concurrency 2n --time-limit 10 --rate 200", ()),
+    ("kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 10 --rate 200", ("--lin-kv",)),
+])
+def test_challenges_pass_host_test(name: str, options: str, args: tuple):
+    r = host_test(name, options, *args)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
