@@ -37,8 +37,8 @@ const DefaultRPCTimeout = time.Second
 
 type pendingRPC struct {
 	dest    string
-	cb      HandlerFunc  // RPC
-	wait    chan Message // SyncRPC
+	cb      HandlerFunc // RPC
+	wait    *waiter     // SyncRPC, Call
 	timer   uint64
 	timeout time.Duration
 }
@@ -180,9 +180,9 @@ func (n *Node) ReplyTo(req Request, body any) error {
 // Sleep blocks the calling goroutine (a handler, callback, timer or Go goroutine)
 // for d, on the host's clock; other goroutines run meanwhile.
 func (n *Node) Sleep(d time.Duration) {
-	wake := make(chan Message, 1)
-	n.After(d, func() { n.sched.wake(wake, Message{}) })
-	n.sched.wait(wake)
+	w := n.sched.newWaiter()
+	n.After(d, func() { n.sched.resolve(w, Message{}) })
+	n.sched.wait(w)
 }
 
 func (n *Node) newMsgID() uint64 {
@@ -236,11 +236,34 @@ func (n *Node) syncRPC(dest string, body any, timeout time.Duration) (Message, e
 	if timeout < time.Millisecond {
 		timeout = time.Millisecond
 	}
-	wait := make(chan Message, 1)
-	if err := n.request(dest, body, timeout, &pendingRPC{wait: wait}); err != nil {
-		return Message{}, err
+	c := n.Call(dest, body, timeout)
+	return c.Wait()
+}
+
+// Call is a request in flight (see Node.Call).
+type Call struct {
+	w   *waiter
+	err error
+}
+
+// Call sends a request now and returns at once; Wait blocks for its reply. Several
+// calls may be in flight at once and be waited for in any order.
+func (n *Node) Call(dest string, body any, timeout time.Duration) *Call {
+	if timeout < time.Millisecond {
+		timeout = time.Millisecond
 	}
-	msg := n.sched.wait(wait)
+	w := n.sched.newWaiter()
+	err := n.request(dest, body, timeout, &pendingRPC{wait: w})
+	return &Call{w: w, err: err}
+}
+
+// Wait returns the reply, or an *RPCError for an error reply or a timeout (code 0).
+// Call it from a handler, callback, timer or Go goroutine.
+func (c *Call) Wait() (Message, error) {
+	if c.err != nil {
+		return Message{}, c.err
+	}
+	msg := c.w.n.wait(c.w)
 	if err := msg.RPCError(); err != nil {
 		return msg, err
 	}
@@ -263,7 +286,7 @@ func (n *Node) timedOut(id uint64) {
 // resolve hands a reply to whoever waits for it. Runs on the driver (export) side.
 func (n *Node) resolve(p *pendingRPC, msg Message) {
 	if p.wait != nil {
-		n.sched.wake(p.wait, msg)
+		n.sched.resolve(p.wait, msg)
 		return
 	}
 	n.sched.spawn(func() {
@@ -509,18 +532,50 @@ func (s *sched) spawn(fn func()) {
 	}()
 }
 
-// wait gives up the baton until ch delivers (wake), then takes it back.
-func (s *sched) wait(ch chan Message) Message {
+// waiter is one value a goroutine of the node may wait for (a reply, a sleep).
+type waiter struct {
+	n       *sched
+	ch      chan Message
+	waiting bool
+	done    bool
+	msg     Message
+}
+
+func (s *sched) newWaiter() *waiter { return &waiter{n: s, ch: make(chan Message, 1)} }
+
+// wait returns w's value: at once if it came already, else it gives up the baton
+// until resolve, then takes it back.
+func (s *sched) wait(w *waiter) Message {
+	s.mu.Lock()
+	if w.done {
+		s.mu.Unlock()
+		return w.msg
+	}
+	w.waiting = true
+	s.mu.Unlock()
 	<-s.baton
 	s.add(-1)
-	m := <-ch
+	m := <-w.ch
 	s.baton <- struct{}{}
 	return m
 }
 
-func (s *sched) wake(ch chan Message, m Message) {
-	s.add(1)
-	ch <- m
+// resolve gives w its value, waking its goroutine if it waits.
+func (s *sched) resolve(w *waiter, m Message) {
+	s.mu.Lock()
+	if w.done {
+		s.mu.Unlock()
+		return
+	}
+	if !w.waiting {
+		w.done, w.msg = true, m
+		s.mu.Unlock()
+		return
+	}
+	w.done = true
+	s.live++
+	s.mu.Unlock()
+	w.ch <- m
 }
 
 // settle returns when no goroutine of the node can run.

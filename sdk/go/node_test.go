@@ -392,3 +392,53 @@ func TestEncode(t *testing.T) {
 		t.Fatal("a list body")
 	}
 }
+
+func TestCallsInFlightAtOnce(t *testing.T) {
+	build := func() *Node {
+		n := NewNode()
+		n.Handle("gather", func(msg Message) error {
+			a := n.Call("n2", map[string]any{"type": "q"}, time.Second)
+			b := n.Call("n3", map[string]any{"type": "q"}, time.Second)
+			ra, err := a.Wait()
+			if err != nil {
+				return err
+			}
+			rb, err := b.Wait()
+			if err != nil {
+				return err
+			}
+			return n.Reply(msg, map[string]any{"type": "gather_ok", "from": []string{ra.Src, rb.Src}})
+		})
+		return n
+	}
+	tn := NewTestNode(build, "n1", []string{"n1", "n2", "n3"})
+	out := tn.Deliver("c1", `{"type":"gather","msg_id":1}`)
+	if len(out) != 2 {
+		t.Fatalf("%v", out)
+	}
+	// The second answers first: nothing may hang.
+	if o := tn.Deliver("n3", map[string]any{"type": "q_ok", "in_reply_to": out[1].Body["msg_id"]}); len(o) != 0 {
+		t.Fatalf("%v", o)
+	}
+	r := one(t, tn.Deliver("n2", map[string]any{"type": "q_ok", "in_reply_to": out[0].Body["msg_id"]}))
+	if r.Body["type"] != "gather_ok" {
+		t.Fatalf("%v", r)
+	}
+	// Sleep.
+	slept := false
+	tn2 := NewTestNode(func() *Node {
+		n := NewNode()
+		n.Handle("nap", func(msg Message) error {
+			n.Sleep(50 * time.Millisecond)
+			slept = true
+			return n.Reply(msg, map[string]any{"type": "nap_ok"})
+		})
+		return n
+	}, "n1", []string{"n1"})
+	if o := tn2.Deliver("c1", `{"type":"nap","msg_id":1}`); len(o) != 0 || slept {
+		t.Fatal("woke early")
+	}
+	if one(t, tn2.Advance(50)).Body["type"] != "nap_ok" {
+		t.Fatal("no nap_ok")
+	}
+}
