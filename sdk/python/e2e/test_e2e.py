@@ -178,3 +178,36 @@ def host_test(name: str, options: str, *args: str, timeout: int = 900) -> subpro
 def test_challenges_pass_host_test(name: str, options: str, args: tuple):
     r = host_test(name, options, *args)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+
+
+# --- mixed clusters: `host test --upgrade` rolls Rust <-> Python one node at a time ---
+
+RUST = Path(os.environ.get("GLOMERS_RUST_CHALLENGES", str(ROOT / "challenges")))
+
+
+def rust(name: str) -> str:
+    p = RUST / f"{name}.wasm"
+    if not p.exists():
+        pytest.skip(f"{p} is missing (build the Rust challenges: make challenges)")
+    return str(p)
+
+
+@pytest.mark.parametrize("name,options,args", [
+    ("broadcast", "-w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition", ()),
+    ("broadcast", "-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100",
+     ("--up-ms", "700", "--down-ms", "700", "--lead-ms", "300", "--rto-ms", "3500", "--ack-ms", "2000")),
+    ("g-counter", "-w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition", ()),
+    ("kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 10 --rate 300", ()),
+    ("kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 10 --rate 300", ("--lin-kv",)),
+])
+@pytest.mark.parametrize("direction", ["rust-to-python", "python-to-rust"])
+def test_a_cluster_rolls_between_rust_and_python_with_state(name: str, options: str, args: tuple, direction: str):
+    py, rs = wasm(name), rust(name)
+    start, to = (rs, py) if direction == "rust-to-python" else (py, rs)
+    cmd = [HOST, "test", *options.split(), "--upgrade", to, start]
+    if args:
+        cmd += ["--", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    n = int(options.split("--node-count ")[1].split()[0])
+    assert f"{n} of {n} switched, {n} with their state" in r.stdout, r.stdout[-3000:]
