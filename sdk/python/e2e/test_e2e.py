@@ -211,3 +211,25 @@ def test_a_cluster_rolls_between_rust_and_python_with_state(name: str, options: 
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     n = int(options.split("--node-count ")[1].split()[0])
     assert f"{n} of {n} switched, {n} with their state" in r.stdout, r.stdout[-3000:]
+
+
+@pytest.mark.parametrize("name,options,args", [
+    ("broadcast", "-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100", ("--down-ms", "150")),
+    ("broadcast", "-w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition", ()),
+    ("g-counter", "-w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition", ()),
+    ("kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 5 --rate 300", ()),
+    ("kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 5 --rate 300", ("--lin-kv",)),
+])
+def test_the_python_port_behaves_exactly_like_rust_on_a_seed(name: str, options: str, args: tuple):
+    """Same seed, same run: the harness is deterministic, so a faithful port sends the
+    very same messages; the figures (message counts, latencies) must be equal."""
+    figures = []
+    for w in (wasm(name), rust(name)):
+        cmd = [HOST, "test", *options.split(), "--seed", "3", w]
+        if args:
+            cmd += ["--", *args]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        figures.append([l for l in r.stdout.splitlines()
+                        if l.strip().startswith(("net", "stable latency", "counter:", "kafka:"))])
+    assert figures[0] == figures[1]
