@@ -43,7 +43,7 @@ python-tools:
 
 python: python-tools
 	@if [ -f $(PY_STAMP) ]; then \
-	  $(MAKE) --no-print-directory -f $(PY_MK) python-build; \
+	  $(MAKE) -s --no-print-directory -f $(PY_MK) python-build; \
 	else \
 	  echo "python: skipped, componentize-py $(PY_COMPONENTIZE_VERSION) is not installed (see make python-tools)"; \
 	fi
