@@ -70,7 +70,7 @@ go-build: $(GO_WASM) $(GO_FIXTURE_WASM)
 # One component per package directory; build.sh writes beside and renames, so a
 # `host run` watching the file never reads half of it.
 define go_component
-$(1)/$(2).wasm: $$(wildcard $(1)/$(2)/*.go) $(1)/go.mod $(GO_SDK_SRC) $(GO_STAMP)
+$(1)/$(2).wasm: $$(wildcard $(1)/$(2)/*.go) $$(wildcard $(1)/go.mod) $(GO_SDK_SRC) $(GO_STAMP)
 	@echo "go: $$@"
 	@$$(GO_ENV) sdk/go/tools/build.sh $(1)/$(2) $$@
 endef

@@ -496,55 +496,80 @@ func (n *Node) restore(data []byte) error {
 
 // --- the scheduler ---
 
-// sched lets one of the node's goroutines run at a time (the baton) and counts
-// those that can run (live), so an export call can wait until none can.
+// sched runs the node's goroutines one at a time, in the order they became ready
+// (spawned, or woken by a reply or a timer), like the Rust SDK's ready queue: a
+// goroutine runs only when handed the baton, and hands it on when it finishes or
+// waits. live counts the goroutines ready or running, so an export call can wait
+// until none is (settle).
 type sched struct {
-	mu    sync.Mutex
-	cond  *sync.Cond
-	live  int
-	baton chan struct{}
+	mu     sync.Mutex
+	cond   *sync.Cond
+	live   int
+	holder bool
+	queue  []chan struct{}
 }
 
 func newSched() *sched {
-	s := &sched{baton: make(chan struct{}, 1)}
+	s := &sched{}
 	s.cond = sync.NewCond(&s.mu)
 	return s
 }
 
-func (s *sched) add(d int) {
-	s.mu.Lock()
-	s.live += d
-	if s.live == 0 {
-		s.cond.Broadcast()
+// ready queues a turn (with s.mu held) and starts it if nobody runs.
+func (s *sched) ready(turn chan struct{}) {
+	s.queue = append(s.queue, turn)
+	s.live++
+	if !s.holder {
+		s.handOn()
 	}
-	s.mu.Unlock()
 }
 
-// spawn runs fn in a goroutine that holds the baton while it runs. A panic in fn is
+// handOn gives the baton to the next ready goroutine, if any (with s.mu held and
+// the baton free).
+func (s *sched) handOn() {
+	if len(s.queue) == 0 {
+		s.holder = false
+		if s.live == 0 {
+			s.cond.Broadcast()
+		}
+		return
+	}
+	turn := s.queue[0]
+	s.queue = s.queue[1:]
+	s.holder = true
+	close(turn)
+}
+
+// spawn runs fn in a goroutine of the node, once its turn comes. A panic in fn is
 // not recovered: it crashes the node (on wasm, the component traps).
 func (s *sched) spawn(fn func()) {
-	s.add(1)
+	turn := make(chan struct{})
+	s.mu.Lock()
+	s.ready(turn)
+	s.mu.Unlock()
 	go func() {
-		s.baton <- struct{}{}
+		<-turn
 		fn()
-		<-s.baton
-		s.add(-1)
+		s.mu.Lock()
+		s.live--
+		s.handOn()
+		s.mu.Unlock()
 	}()
 }
 
 // waiter is one value a goroutine of the node may wait for (a reply, a sleep).
 type waiter struct {
 	n       *sched
-	ch      chan Message
+	turn    chan struct{}
 	waiting bool
 	done    bool
 	msg     Message
 }
 
-func (s *sched) newWaiter() *waiter { return &waiter{n: s, ch: make(chan Message, 1)} }
+func (s *sched) newWaiter() *waiter { return &waiter{n: s, turn: make(chan struct{})} }
 
-// wait returns w's value: at once if it came already, else it gives up the baton
-// until resolve, then takes it back.
+// wait returns w's value: at once if it came already, else it hands the baton on
+// until resolve makes it ready again, and its turn comes.
 func (s *sched) wait(w *waiter) Message {
 	s.mu.Lock()
 	if w.done {
@@ -552,33 +577,27 @@ func (s *sched) wait(w *waiter) Message {
 		return w.msg
 	}
 	w.waiting = true
+	s.live--
+	s.handOn()
 	s.mu.Unlock()
-	<-s.baton
-	s.add(-1)
-	m := <-w.ch
-	s.baton <- struct{}{}
-	return m
+	<-w.turn
+	return w.msg
 }
 
-// resolve gives w its value, waking its goroutine if it waits.
+// resolve gives w its value, making its goroutine ready if it waits.
 func (s *sched) resolve(w *waiter, m Message) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if w.done {
-		s.mu.Unlock()
 		return
 	}
-	if !w.waiting {
-		w.done, w.msg = true, m
-		s.mu.Unlock()
-		return
+	w.done, w.msg = true, m
+	if w.waiting {
+		s.ready(w.turn)
 	}
-	w.done = true
-	s.live++
-	s.mu.Unlock()
-	w.ch <- m
 }
 
-// settle returns when no goroutine of the node can run.
+// settle returns when no goroutine of the node is ready or running.
 func (s *sched) settle() {
 	s.mu.Lock()
 	for s.live > 0 {

@@ -1,0 +1,217 @@
+// End-to-end tests of the Go components under the real host: the graded settings
+// of every Go challenge (with the official bars of 3d and 3e), the guarantees a
+// misbehaving node runs into (a panic, a runaway loop, a memory hog), and live
+// swaps between the Rust and Go versions. They need GLOMERS_HOST (the host binary)
+// and GLOMERS_ROOT (the repo), which `make go-test` sets, and the built components
+// (`make go`); without GLOMERS_HOST they are skipped.
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(t *testing.T) (host, root string) {
+	host, root = os.Getenv("GLOMERS_HOST"), os.Getenv("GLOMERS_ROOT")
+	if host == "" {
+		t.Skip("GLOMERS_HOST is not set (make go-test sets it)")
+	}
+	if root == "" {
+		root = "../../.."
+	}
+	return host, root
+}
+
+func component(t *testing.T, root, rel string) string {
+	p := filepath.Join(root, rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is missing: run `make go` first", rel)
+	}
+	return p
+}
+
+type result struct {
+	Valid bool `json:"valid"`
+	Net   struct {
+		Servers struct {
+			MsgsPerOp float64 `json:"msgs-per-op"`
+		} `json:"servers"`
+	} `json:"net"`
+	Workload struct {
+		Stable map[string]float64 `json:"stable-latencies"`
+	} `json:"workload"`
+	Problems any `json:"problems"`
+}
+
+// hostTest runs `host test` and returns its JSON result.
+func hostTest(t *testing.T, host string, args ...string) result {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "result.json")
+	store := t.TempDir()
+	cmd := exec.Command(host, append([]string{"test", "--json", out}, args...)...)
+	cmd.Dir = store // the runs' store/ lands here, removed with the test
+	text, err := cmd.CombinedOutput()
+	var r result
+	raw, rerr := os.ReadFile(out)
+	if rerr != nil {
+		t.Fatalf("host test %s: no result (%v): %v\n%s", strings.Join(args, " "), err, rerr, text)
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Valid {
+		t.Errorf("host test %s: INVALID\n%s", strings.Join(args, " "), tail(string(text), 40))
+	}
+	return r
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The graded settings (challenges/challenges.toml), on the Go components.
+func TestGradedSettings(t *testing.T) {
+	host, root := env(t)
+	cases := []struct {
+		name, wasm, options, args  string
+		msgsPerOp, medianMs, maxMs float64 // the official bars, when set
+	}{
+		{"echo", "echo", "-w echo --node-count 1 --time-limit 10", "", 0, 0, 0},
+		{"unique-ids", "unique-ids", "-w unique-ids --time-limit 30 --rate 1000 --node-count 3 --availability total --nemesis partition", "", 0, 0, 0},
+		{"broadcast-a", "broadcast", "-w broadcast --node-count 1 --time-limit 20 --rate 10", "", 0, 0, 0},
+		{"broadcast-b", "broadcast", "-w broadcast --node-count 5 --time-limit 20 --rate 10", "", 0, 0, 0},
+		{"broadcast-c", "broadcast", "-w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition", "", 0, 0, 0},
+		{"broadcast-d", "broadcast", "-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100", "--down-ms 150", 30, 400, 600},
+		{"broadcast-e", "broadcast", "-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100", "--up-ms 700 --down-ms 700 --lead-ms 300 --rto-ms 3500 --ack-ms 2000", 20, 1000, 2000},
+		{"g-counter", "g-counter", "-w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition", "", 0, 0, 0},
+		{"kafka-a", "kafka", "-w kafka --node-count 1 --concurrency 2n --time-limit 20 --rate 1000", "", 0, 0, 0},
+		{"kafka-b", "kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000", "--lin-kv", 0, 0, 0},
+		{"kafka-c", "kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000", "", 0, 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := strings.Fields(c.options)
+			args = append(args, component(t, root, "challenges/go/"+c.wasm+".wasm"))
+			if c.args != "" {
+				args = append(append(args, "--"), strings.Fields(c.args)...)
+			}
+			r := hostTest(t, host, args...)
+			if c.msgsPerOp > 0 {
+				got := r.Net.Servers.MsgsPerOp
+				med, max := r.Workload.Stable["0.5"], r.Workload.Stable["1"]
+				t.Logf("%s: servers msgs-per-op %.2f, stable latency median %.0f ms, max %.0f ms", c.name, got, med, max)
+				if got >= c.msgsPerOp || med >= c.medianMs || max >= c.maxMs {
+					t.Errorf("%s misses the official bars (< %.0f msgs/op, median < %.0f ms, max < %.0f ms)",
+						c.name, c.msgsPerOp, c.medianMs, c.maxMs)
+				}
+			}
+		})
+	}
+}
+
+// A panic, a runaway loop and a memory hog each crash the node: the host replies
+// error 13 to the request and restarts the node, which then answers again. A
+// Maelstrom error on purpose is an error reply with its code.
+func TestMisbehavingNodeIsContained(t *testing.T) {
+	host, root := env(t)
+	wasm := component(t, root, "sdk/go/fixtures/go-misbehave.wasm")
+	cmd := exec.Command(host, "run", wasm)
+	cmd.Dir = t.TempDir()
+	var lines []string
+	for i, typ := range []string{"init", "panic", "echo", "refuse", "spin", "echo", "hog", "echo"} {
+		body := map[string]any{"type": typ, "msg_id": i + 1}
+		if typ == "init" {
+			body["node_id"], body["node_ids"] = "n1", []string{"n1"}
+		}
+		line, _ := json.Marshal(map[string]any{"src": "c1", "dest": "n1", "body": body})
+		lines = append(lines, string(line))
+	}
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	replies := map[int]map[string]any{}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		var m struct {
+			Body map[string]any `json:"body"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("host output %q: %v", sc.Text(), err)
+		}
+		if re, ok := m.Body["in_reply_to"].(float64); ok {
+			replies[int(re)] = m.Body
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("host run: %v\n%s", err, stderr.String())
+	}
+	t.Logf("host run took %v", time.Since(start))
+	want := map[int]string{1: "init_ok", 2: "error 13", 3: "echo_ok", 4: "error 14", 5: "error 13", 6: "echo_ok", 7: "error 13", 8: "echo_ok"}
+	for id, w := range want {
+		b := replies[id]
+		got := fmt.Sprint(b["type"])
+		if got == "error" {
+			got = fmt.Sprintf("error %v", b["code"])
+		}
+		if got != w {
+			t.Errorf("reply to %d: want %s, got %v", id, w, b)
+		}
+	}
+	for _, why := range []string{"panic", "budget", "memory limit"} {
+		if !strings.Contains(stderr.String(), why) {
+			t.Errorf("the host's stderr does not mention %q:\n%s", why, tail(stderr.String(), 30))
+		}
+	}
+	if !strings.Contains(stderr.String(), "panic: the handler panicked on purpose") {
+		t.Errorf("the Go panic message is not on stderr")
+	}
+}
+
+// Live swaps between the Rust and Go versions, both ways, with the state carried:
+// the Rust components must have been built (challenges/<name>.wasm at the root, or
+// in GLOMERS_RUST_WASM).
+func TestUpgradeBetweenRustAndGo(t *testing.T) {
+	host, root := env(t)
+	cases := []struct{ name, options, args string }{
+		{"broadcast", "-w broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition", ""},
+		{"g-counter", "-w g-counter --node-count 3 --rate 100 --time-limit 20 --nemesis partition", ""},
+		{"kafka", "-w kafka --node-count 2 --concurrency 2n --time-limit 20 --rate 1000", ""},
+	}
+	rustDir := os.Getenv("GLOMERS_RUST_WASM") // where the Rust components are
+	if rustDir == "" {
+		rustDir = filepath.Join(root, "challenges")
+	}
+	for _, c := range cases {
+		rust := filepath.Join(rustDir, c.name+".wasm")
+		if _, err := os.Stat(rust); err != nil {
+			t.Logf("skipping %s: no Rust component at %s (make challenges)", c.name, rust)
+			continue
+		}
+		gow := component(t, root, "challenges/go/"+c.name+".wasm")
+		for _, dir := range [][2]string{{rust, gow}, {gow, rust}} {
+			t.Run(c.name+"/"+filepath.Base(filepath.Dir(dir[0]))+"-to-"+filepath.Base(filepath.Dir(dir[1])), func(t *testing.T) {
+				args := append(strings.Fields(c.options), dir[0], "--upgrade", dir[1])
+				hostTest(t, host, args...)
+			})
+		}
+	}
+}
