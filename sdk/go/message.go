@@ -11,6 +11,11 @@ type Message struct {
 	Src  string          `json:"src,omitempty"`
 	Dest string          `json:"dest,omitempty"`
 	Body json.RawMessage `json:"body,omitempty"`
+
+	// The body's msg_id, when the SDK has read it already (known).
+	id    uint64
+	hasID bool
+	known bool
 }
 
 // MessageBody holds the fields every body may carry.
@@ -51,6 +56,9 @@ func (m Message) Decode(v any) error {
 
 // msgID returns the body's msg_id, if it has one.
 func (m Message) msgID() (uint64, bool) {
+	if m.known {
+		return m.id, m.hasID
+	}
 	var b struct {
 		MsgID *uint64 `json:"msg_id"`
 	}

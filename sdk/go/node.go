@@ -11,8 +11,7 @@ package maelstrom
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
+	"math/rand/v2"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -351,7 +350,10 @@ func (n *Node) onMessage(src, text string) {
 		logf("dropping a message from %s whose body is not a JSON object with a numeric msg_id: %s", src, text)
 		return
 	}
-	msg := Message{Src: src, Dest: n.id, Body: json.RawMessage(text)}
+	msg := Message{Src: src, Dest: n.id, Body: json.RawMessage(text), known: true}
+	if head.MsgID != nil {
+		msg.id, msg.hasID = *head.MsgID, true
+	}
 	switch {
 	case head.InReplyTo != nil:
 		n.mu.Lock()
@@ -620,11 +622,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// RandomU64 is a random number from the host (WASI's random source on wasm).
-func RandomU64() uint64 {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return binary.LittleEndian.Uint64(b[:])
-}
+// RandomU64 is a random number: from a generator the Go runtime seeds from the
+// host's random source (WASI's on wasm) when the instance starts.
+func RandomU64() uint64 { return rand.Uint64() }
