@@ -61,6 +61,7 @@ type Node struct {
 	onStart     []func()
 	onRestore   []func()
 	handoff     any
+	initMsg     Message
 
 	host  host
 	sched *sched
@@ -111,7 +112,7 @@ func (n *Node) Peers() []string {
 func (n *Node) Handle(typ string, fn HandlerFunc) {
 	if typ == "init" {
 		n.OnInit(func() {
-			if err := fn(Message{}); err != nil {
+			if err := fn(n.initMsg); err != nil {
 				logf("init handler failed: %v", err)
 			}
 		})
@@ -375,6 +376,7 @@ func (n *Node) onMessage(src, text string) {
 		n.id, n.nodeIDs = b.NodeID, b.NodeIDs
 		n.mu.Unlock()
 		msg.Dest = b.NodeID
+		n.initMsg = msg
 		_ = n.Reply(msg, map[string]any{"type": "init_ok"})
 		hooks := append(append([]func(){}, n.onInit...), n.onStart...)
 		n.sched.spawn(func() {
