@@ -154,22 +154,41 @@ def _check(value: Any, tp: Any, path: str) -> Any:
     return value
 
 
+_PLANS: Dict[type, List[Tuple[str, Any, bool]]] = {}
+
+
+def _plan(body_type: type) -> List[Tuple[str, Any, bool]]:
+    """Each init field's (name, type, required), worked out once per dataclass
+    (``typing.get_type_hints`` is far too slow to run per message)."""
+    plan = _PLANS.get(body_type)
+    if plan is None:
+        if not dataclasses.is_dataclass(body_type):
+            raise TypeError(f"{body_type!r} is not a dataclass")
+        hints = typing.get_type_hints(body_type)
+        plan = [
+            (
+                f.name,
+                hints.get(f.name, Any),
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,  # type: ignore[misc]
+            )
+            for f in dataclasses.fields(body_type)
+            if f.init
+        ]
+        _PLANS[body_type] = plan
+    return plan
+
+
 def decode(raw: Body, body_type: type) -> Any:
     """Decodes a body into ``body_type`` (a dataclass), as serde does in Rust: every
     field without a default must be present and of its annotated type; unknown fields
     are ignored. A mismatch, or a ``ValueError``/``TypeError`` from the dataclass's
     ``__post_init__``, is :class:`Error` 12 (malformed-request)."""
-    if not dataclasses.is_dataclass(body_type):
-        raise TypeError(f"{body_type!r} is not a dataclass")
-    hints = typing.get_type_hints(body_type)
     kwargs: Dict[str, Any] = {}
-    for f in dataclasses.fields(body_type):
-        if not f.init:
-            continue
-        if f.name in raw:
-            kwargs[f.name] = _check(raw[f.name], hints.get(f.name, Any), f.name)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:  # type: ignore[misc]
-            raise Error.malformed(f"missing field `{f.name}`")
+    for name, tp, required in _plan(body_type):
+        if name in raw:
+            kwargs[name] = _check(raw[name], tp, name)
+        elif required:
+            raise Error.malformed(f"missing field `{name}`")
     try:
         return body_type(**kwargs)
     except (ValueError, TypeError) as e:
