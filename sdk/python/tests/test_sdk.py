@@ -431,3 +431,86 @@ def test_a_node_without_handoff_snapshots_nothing():
     t = TestNode.start(echo_node, "n1", ["n1"])
     assert t.snapshot() is None
     assert TestNode(counting_node).snapshot() is None, "not initialised yet"
+
+
+def misc_node() -> Node:
+    node = Node()
+    seen: List[str] = []
+    node.seen = seen  # type: ignore[attr-defined]
+
+    @node.every(200)
+    def beat():
+        seen.append("beat")
+
+    @node.on_any
+    def anything(req):
+        if req.type != "known_elsewhere":
+            raise Error.not_supported(f"no {req.type}")
+        return {"type": "known_elsewhere_ok"}
+
+    @node.handler
+    async def fails_quietly(req):
+        raise Error.abort("no msg_id, nobody to tell")
+
+    @node.handler
+    def background(req):
+        async def work():
+            await node.sleep(10)
+            raise Error.timeout("a background task gave up")
+
+        node.spawn(work())
+        return {"type": "background_ok"}
+
+    @node.handler
+    def not_a_dict(req):
+        return ["not", "an", "object"]
+
+    @node.handler
+    def ask(req):
+        def done(r):
+            assert isinstance(r, Error)
+            node.reply(req, {"type": "ask_ok", "code": r.code, "text": r.text})
+
+        node.rpc("n2", {"type": "q"}, done)
+
+    return node
+
+
+def test_on_any_takes_the_rest_and_may_refuse():
+    t = TestNode.start(misc_node, "n1", ["n1", "n2"])
+    assert t.deliver("c1", {"type": "known_elsewhere", "msg_id": 1})[0].body["type"] == "known_elsewhere_ok"
+    assert t.deliver("c1", {"type": "other", "msg_id": 2})[0].body["code"] == 10
+
+
+def test_every_as_a_decorator_is_armed_at_init():
+    t = TestNode.start(misc_node, "n1", ["n1", "n2"])
+    t.advance(450)
+    assert t.node.seen == ["beat", "beat"]  # type: ignore[attr-defined]
+
+
+def test_errors_with_nobody_to_answer_are_logged_not_crashes(capsys):
+    t = TestNode.start(misc_node, "n1", ["n1", "n2"])
+    assert t.deliver("c1", {"type": "fails_quietly"}) == []
+    assert t.deliver("c1", {"type": "background", "msg_id": 1})[0].body["type"] == "background_ok"
+    assert t.advance(10) == []
+    err = capsys.readouterr().err
+    assert "nobody to tell" in err and "gave up" in err
+
+
+def test_a_reply_that_is_not_an_object_is_a_bug_so_it_crashes():
+    t = TestNode.start(misc_node, "n1", ["n1", "n2"])
+    with pytest.raises(TypeError):
+        t.deliver("c1", {"type": "not_a_dict", "msg_id": 1})
+
+
+def test_an_error_reply_without_a_usable_code_is_a_crash_code():
+    t = TestNode.start(misc_node, "n1", ["n1", "n2"])
+    q = t.deliver("c1", {"type": "ask", "msg_id": 1})[0].body
+    out = t.deliver("n2", {"type": "error", "code": "x", "in_reply_to": q["msg_id"]})
+    assert out[0].body == {"type": "ask_ok", "code": 13, "text": "", "in_reply_to": 1}
+
+
+def test_definite_codes_are_maelstroms():
+    assert [c for c in range(2000) if errors.is_definite(c)] == [1, 10, 11, 12, 14, 20, 21, 22, 30]
+    assert errors.name(22) == "precondition-failed" and errors.name(1005) == "unknown"
+    assert not Error.timeout().definite and Error.txn_conflict().definite
