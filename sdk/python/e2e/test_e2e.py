@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
 
@@ -32,7 +32,7 @@ def wasm(name: str) -> str:
 class Run:
     """`host run X.wasm args` with a line-oriented conversation on stdin/stdout."""
 
-    def __init__(self, path: str, *args: str, options: List[str] = ()) -> None:
+    def __init__(self, path: str, *args: str, options: Sequence[str] = ()) -> None:
         assert Path(HOST).exists(), f"no host binary at {HOST}"
         env = dict(os.environ, GLOMERS_LIVE_SWAP="0")
         self.p = subprocess.Popen(
@@ -133,14 +133,14 @@ def test_an_exception_traps_and_the_node_restarts_fresh():
     assert "a bug in a handler" in err, err[-2000:]
 
 
-def test_a_runaway_loop_hits_the_call_budget():
-    r = Run(str(FIXTURE), options=["--call-budget-ms", "1000"])
+def test_a_runaway_loop_hits_the_default_call_budget():
+    r = Run(str(FIXTURE))
     try:
         r.init()
         t0 = time.monotonic()
         spun = r.reply(r.send({"type": "spin"}), timeout=60)
         took = time.monotonic() - t0
-        assert spun["code"] == 13, spun
+        assert spun["code"] == 13 and "2000 ms budget" in spun["text"], spun
         assert took < 30, took
         assert r.reply(r.send({"type": "echo", "echo": 1}))["echo"] == 1
     finally:
@@ -148,12 +148,12 @@ def test_a_runaway_loop_hits_the_call_budget():
     assert "budget" in err, err[-2000:]
 
 
-def test_memory_stays_under_the_cap():
-    r = Run(str(FIXTURE), options=["--max-memory-mb", "128"])
+def test_memory_stays_under_the_default_cap():
+    r = Run(str(FIXTURE))
     try:
         r.init()
         hog = r.reply(r.send({"type": "hog"}), timeout=60)
-        assert hog["code"] == 13, hog
+        assert hog["code"] == 13 and "256 MiB" in hog["text"], hog
         assert r.reply(r.send({"type": "echo", "echo": 2}))["echo"] == 2
     finally:
         err = r.close()
