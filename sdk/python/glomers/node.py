@@ -454,7 +454,13 @@ class Node:
         return fut
 
     def _callback(self, cb: Callable[..., Any], *args: Any) -> None:
-        out = cb(*args)
+        """Runs a callback with nobody to reply to (an RPC callback, a timer, a hook):
+        an :class:`Error` it raises can only be logged; anything else crashes."""
+        try:
+            out = cb(*args)
+        except Error as e:
+            _log(f"glomers: a callback failed: {e}")
+            return
         if inspect.iscoroutine(out):
             self.spawn(out)
 
@@ -598,11 +604,7 @@ class Node:
             period, fn = entry
             self._firing = [tid, False]
             try:
-                try:
-                    self._callback(fn)
-                except Error as e:
-                    # A timer has nobody to reply to: its errors can only be logged.
-                    _log(f"glomers: a timer's callback failed: {e}")
+                self._callback(fn)
             finally:
                 cancelled = self._firing[1]
                 self._firing = None

@@ -514,3 +514,25 @@ def test_definite_codes_are_maelstroms():
     assert [c for c in range(2000) if errors.is_definite(c)] == [1, 10, 11, 12, 14, 20, 21, 22, 30]
     assert errors.name(22) == "precondition-failed" and errors.name(1005) == "unknown"
     assert not Error.timeout().definite and Error.txn_conflict().definite
+
+
+def test_an_error_raised_in_an_rpc_callback_or_timer_is_logged(capsys):
+    def build() -> Node:
+        node = Node()
+
+        @node.handler
+        def go(req):
+            def done(r):
+                raise Error.abort("the callback gave up")
+
+            node.rpc("n2", {"type": "q"}, done)
+            node.after(5, lambda: (_ for _ in ()).throw(Error.abort("the timer gave up")))
+
+        return node
+
+    t = TestNode.start(build, "n1", ["n1", "n2"])
+    q = t.deliver("c1", {"type": "go", "msg_id": 1})[0].body
+    assert t.deliver("n2", {"type": "q_ok", "in_reply_to": q["msg_id"]}) == []
+    assert t.advance(10) == []
+    err = capsys.readouterr().err
+    assert "the callback gave up" in err and "the timer gave up" in err
