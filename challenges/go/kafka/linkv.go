@@ -50,10 +50,12 @@ func linKVNode() *maelstrom.Node {
 		// After a compare-and-set that timed out, the log may already hold the message.
 		maybeFrom := -1
 		for {
-			var log []json.RawMessage
+			// The log stays JSON text: counted and appended to without decoding its
+			// messages (it grows to thousands).
+			var log json.RawMessage
 			err := kv.ReadInto(ctx, key, &log)
 			if maelstrom.ErrorCode(err) == maelstrom.KeyDoesNotExist {
-				log, err = []json.RawMessage{}, nil
+				log, err = json.RawMessage("[]"), nil
 			}
 			if err != nil {
 				if maelstrom.IsRetryable(err) {
@@ -61,24 +63,26 @@ func linKVNode() *maelstrom.Node {
 				}
 				return err
 			}
-			if log == nil {
-				log = []json.RawMessage{}
+			count, ok := countElems(log)
+			if !ok {
+				return maelstrom.NewRPCError(maelstrom.Crash, "lin-kv holds something else than a log under "+key)
 			}
 			if maybeFrom >= 0 {
-				for i := maybeFrom; i < len(log); i++ {
-					if sameJSON(log[i], req.Msg) {
+				var msgs []json.RawMessage
+				_ = json.Unmarshal(log, &msgs)
+				for i := maybeFrom; i < len(msgs); i++ {
+					if sameJSON(msgs[i], req.Msg) {
 						return n.Reply(msg, map[string]any{"type": "send_ok", "offset": i})
 					}
 				}
 				maybeFrom = -1
 			}
-			next := append(append([]json.RawMessage{}, log...), req.Msg)
-			err = kv.CompareAndSwap(ctx, key, log, next, true)
+			err = kv.CompareAndSwap(ctx, key, log, appendElem(log, count, req.Msg), true)
 			switch {
 			case err == nil:
-				return n.Reply(msg, map[string]any{"type": "send_ok", "offset": len(log)})
+				return n.Reply(msg, map[string]any{"type": "send_ok", "offset": count})
 			case maelstrom.ErrorCode(err) == maelstrom.Timeout:
-				maybeFrom = len(log)
+				maybeFrom = count
 			case maelstrom.IsRetryable(err):
 			default:
 				return err
@@ -192,3 +196,48 @@ type nullState struct{}
 
 func (nullState) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
 func (*nullState) UnmarshalJSON([]byte) error  { return nil }
+
+// countElems counts the elements of a JSON array text; false if it is not one.
+func countElems(text json.RawMessage) (int, bool) {
+	t := bytes.TrimSpace(text)
+	if len(t) < 2 || t[0] != '[' || t[len(t)-1] != ']' {
+		return 0, false
+	}
+	if len(bytes.TrimSpace(t[1:len(t)-1])) == 0 {
+		return 0, true
+	}
+	depth, inString, escaped, n := 0, false, false, 1
+	for _, c := range t[1 : len(t)-1] {
+		switch {
+		case inString:
+			if escaped {
+				escaped = false
+			} else if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		}
+	}
+	return n, true
+}
+
+// appendElem is the array text with one more element.
+func appendElem(text json.RawMessage, count int, elem json.RawMessage) json.RawMessage {
+	t := bytes.TrimSpace(text)
+	out := make([]byte, 0, len(t)+len(elem)+1)
+	out = append(out, t[:len(t)-1]...)
+	if count > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, elem...)
+	return append(out, ']')
+}

@@ -118,3 +118,21 @@ func TestLinKVStateIsNull(t *testing.T) {
 		t.Fatal(b)
 	}
 }
+
+func TestCountAndAppend(t *testing.T) {
+	cases := map[string]int{`[]`: 0, ` [ ] `: 0, `[1]`: 1, `[1,[2,3],{"a":",]"},"x\"]",4]`: 5}
+	for text, want := range cases {
+		if got, ok := countElems(json.RawMessage(text)); !ok || got != want {
+			t.Errorf("%s: %d %v", text, got, ok)
+		}
+	}
+	if _, ok := countElems(json.RawMessage(`{}`)); ok {
+		t.Error("an object")
+	}
+	if got := string(appendElem(json.RawMessage(`[]`), 0, json.RawMessage(`7`))); got != `[7]` {
+		t.Error(got)
+	}
+	if got := string(appendElem(json.RawMessage(`[1,2]`), 2, json.RawMessage(`{"a":1}`))); got != `[1,2,{"a":1}]` {
+		t.Error(got)
+	}
+}
