@@ -110,6 +110,11 @@ export default function node() {
  */
 function resume(n) {
   const s = n.state;
+  // A Rust node draws `boot` from the whole u64 range, which a JS number may not hold
+  // exactly. It only keeps this node's tags unique across restarts, and no tag made
+  // with it is still in use (`mine` is read back, waiting adds get a new tag), so a
+  // fresh draw does the same job.
+  if (!Number.isSafeInteger(s.boot)) s.boot = randomSafe();
   s.mine = null;
   s.flushing = s.adds.length > 0;
   if (s.flushing) n.spawn(flush(n));

@@ -1,4 +1,4 @@
-# JavaScript guests: included by the root Makefile (or `make -f Makefile -f sdk/js/js.mk`).
+# JavaScript guests: included by the root Makefile (and self-contained: `make -f sdk/js/js.mk js`).
 #   make js-tools   componentize-js, pinned by sdk/js/tools/package-lock.json, into .tools/js
 #   make js         every challenges/js/*.wasm and the fixtures in sdk/js/fixtures
 #   make js-test    the SDK's and the challenges' native tests (node --test), then the
@@ -40,7 +40,7 @@ js: js-tools
 	@if [ ! -f $(JS_COMPONENTIZE) ]; then \
 	  echo "js: skipped: componentize-js is not installed in $(JS_TOOLS) (see make js-tools)"; \
 	else \
-	  $(MAKE) --no-print-directory $(addprefix -f ,$(MAKEFILE_LIST)) $(JS_WASM) && echo "built: $(JS_WASM)"; \
+	  $(MAKE) --no-print-directory -f sdk/js/js.mk $(JS_WASM) && echo "built: $(JS_WASM)"; \
 	fi
 
 # build.mjs writes a temporary name beside the target and renames it.

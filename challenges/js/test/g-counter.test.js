@@ -143,3 +143,16 @@ test('waiting adds cross a live swap and are flushed by the new version', async 
   assert.equal(acks.length, 1);
   assert.equal(acks[0].body.in_reply_to, 2, 'only the add that waited');
 });
+
+test('a Rust boot beyond 2^53 is replaced by one a JS number holds exactly', async () => {
+  const text = JSON.stringify({
+    glomers_snapshot: 1, node_id: 'n0', node_ids: ['n0'], next_msg_id: 1, next_timer_id: 1,
+    state: { boot: 0, next_tag: 4, mine: [5, 'x'], unflushed: 0, adds: [], flushing: false, seen: {}, reads: [], refreshing: false },
+  }).replace('"boot":0', '"boot":18446744073709551615');
+  const t = await TestNode.restore(node, text);
+  const boot = JSON.parse(t.snapshot()).state.boot;
+  assert.ok(Number.isSafeInteger(boot), String(boot));
+  const read = kvRequest(await add(t, 1, 2), 'read');
+  const cas = kvRequest(await answer(t, read, { type: 'read_ok', value: [5, 'x'] }), 'cas');
+  assert.equal(cas.to[1], `n0-${boot.toString(16)}-5`);
+});
