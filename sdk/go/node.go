@@ -511,6 +511,28 @@ type sched struct {
 	live   int
 	holder bool
 	queue  []chan struct{}
+	idle   []*worker
+}
+
+// worker is a goroutine kept for the next spawn: starting a goroutine costs more
+// than handing one a job, on wasm.
+type worker struct{ jobs chan job }
+
+type job struct {
+	fn   func()
+	turn chan struct{}
+}
+
+func (w *worker) loop(s *sched) {
+	for j := range w.jobs {
+		<-j.turn
+		j.fn()
+		s.mu.Lock()
+		s.live--
+		s.idle = append(s.idle, w)
+		s.handOn()
+		s.mu.Unlock()
+	}
 }
 
 func newSched() *sched {
@@ -550,15 +572,19 @@ func (s *sched) spawn(fn func()) {
 	turn := make(chan struct{})
 	s.mu.Lock()
 	s.ready(turn)
+	var w *worker
+	if k := len(s.idle); k > 0 {
+		w = s.idle[k-1]
+		s.idle = s.idle[:k-1]
+	}
 	s.mu.Unlock()
-	go func() {
-		<-turn
-		fn()
-		s.mu.Lock()
-		s.live--
-		s.handOn()
-		s.mu.Unlock()
-	}()
+	if w != nil {
+		w.jobs <- job{fn, turn}
+		return
+	}
+	w = &worker{jobs: make(chan job, 1)}
+	w.jobs <- job{fn, turn}
+	go w.loop(s)
 }
 
 // waiter is one value a goroutine of the node may wait for (a reply, a sleep).
