@@ -11,9 +11,9 @@ package maelstrom
 
 import (
 	"context"
-	"math/rand/v2"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"strings"
