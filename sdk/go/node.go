@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -640,15 +639,6 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "glomers: "+format+"\n", args...)
 }
 
-// sortedKeys is a helper for deterministic iteration.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // RandomU64 is a random number: from a generator the Go runtime seeds from the
 // host's random source (WASI's on wasm) when the instance starts.
