@@ -25,8 +25,9 @@ export function nodeWith(cfg) {
   n.handoff({
     save: () => ({ cfg, core: core ? core.toJSON() : null }),
     load: (s) => {
+      const c = s.core ? Core.fromJSON(s.core) : null; // throws on a bad layout, before anything changes
       cfg = s.cfg;
-      core = s.core ? Core.fromJSON(s.core) : null;
+      core = c;
     },
   });
 

@@ -176,3 +176,9 @@ test('restores a Rust snapshot and writes the same shape back', async () => {
   assert.deepEqual(shape(mine), expected);
   assert.equal(mine.next_timer_id > rust.next_timer_id, true, 'timer ids go on past the old ones');
 });
+
+test('a snapshot missing a field is refused, and the node is left as it was', async () => {
+  const bad = rustSnapshot();
+  delete bad.state.core.links.n1.owed;
+  await assert.rejects(TestNode.restore(node, bad), /cannot be taken over/);
+});

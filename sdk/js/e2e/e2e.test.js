@@ -161,3 +161,23 @@ for (const [name, options, args] of UPGRADES) {
     });
   }
 }
+
+// The ports behave as the Rust designs do: under one seed the harness's run is the
+// same message for message, so the figures are equal.
+const TWINS = [
+  ['broadcast-d', 'broadcast'],
+  ['broadcast-e', 'broadcast'],
+  ['g-counter', 'g-counter'],
+  ['kafka-b', 'kafka'],
+];
+for (const [grade, name] of TWINS) {
+  const rust = join(RUST, `${name}.wasm`);
+  test(`same seed, same figures as Rust: ${grade}`, { skip: existsSync(rust) ? false : `no Rust component at ${rust} (make challenges)` }, () => {
+    const args = ARGS[grade] ?? [];
+    const run1 = (wasm) => hostTest([...GRADED[grade], '--seed', '11', wasm, ...(args.length ? ['--', ...args] : [])]);
+    const [r, j] = [run1(rust), run1(JS(name))];
+    assert.equal(j.status, 0, j.output);
+    assert.deepEqual(j.result.net, r.result.net);
+    assert.deepEqual(j.result.workload['stable-latencies'], r.result.workload['stable-latencies']);
+  });
+}
