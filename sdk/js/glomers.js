@@ -185,12 +185,12 @@ export class Args {
   /**
    * The value of option `name`, parsed by `parse` (which throws or returns
    * undefined for a bad value); the last one wins; undefined when absent or bad.
-   * @template T
+   * @template [T=string]
    * @param {string} name
    * @param {(s: string) => T} [parse]
    * @returns {T | undefined}
    */
-  value(name, parse = (s) => s) {
+  value(name, parse = /** @type {(s: string) => any} */ ((s) => s)) {
     let found; // undefined: absent, null: no value, string: the value
     let i = 0;
     while (i < this.rest.length) {
@@ -306,7 +306,7 @@ export class Node {
     this._nextTimerId = 0;
     /** msg_id -> { cb, timer } @type {Map<number, { cb: (err: MaelstromError | null, res?: Message) => void, timer: number }>} */
     this._pending = new Map();
-    /** id -> { period, fn } @type {Map<number, { period: number | null, fn: () => void }>} */
+    /** id -> { period, fn } @type {Map<number, { period: number | null, fn: (node: Node) => void }>} */
     this._timers = new Map();
     /** The timer whose callback is running, and whether it was cancelled meanwhile. */
     this._firing = null;
@@ -340,7 +340,7 @@ export class Node {
    */
   on(type, shapeOrHandler, handler) {
     if (typeof shapeOrHandler === 'function') {
-      this._handlers.set(type, shapeOrHandler);
+      this._handlers.set(type, /** @type {Handler} */ (shapeOrHandler));
     } else {
       const shape = shapeOrHandler;
       this._handlers.set(type, (req, node) => {
@@ -453,8 +453,12 @@ export class Node {
   }
 
   /**
-   * Calls `fn` every `ms` until cancelled. Before the node started (in the function
-   * that builds it) this is armed once the node is initialised or restored.
+   * Calls `fn` every `ms` until cancelled. Called while the node is being built (in
+   * its builder function) it is armed once the node is initialised or restored and
+   * returns the node, for chaining; later it returns the timer's id, for `cancel`.
+   * @param {number} ms
+   * @param {(node: Node) => void} fn
+   * @returns {any}
    */
   every(ms, fn) {
     const period = Math.max(1, Math.floor(ms));
@@ -477,7 +481,7 @@ export class Node {
 
   /** A promise that resolves after `ms` (on the host's timers). */
   sleep(ms) {
-    return new Promise((resolve) => {
+    return new Promise(/** @param {(v?: any) => void} resolve */ (resolve) => {
       this.after(ms, () => {
         this._async = true;
         resolve();
@@ -693,9 +697,9 @@ export class Node {
 
 /** True for the errors after which a compare-and-set loop should read and retry. */
 export function isRetryable(e) {
-  return e instanceof MaelstromError && [
-    code.PRECONDITION_FAILED, code.KEY_DOES_NOT_EXIST, code.TIMEOUT, code.TEMPORARILY_UNAVAILABLE,
-  ].includes(e.code);
+  /** @type {number[]} */
+  const retryable = [code.PRECONDITION_FAILED, code.KEY_DOES_NOT_EXIST, code.TIMEOUT, code.TEMPORARILY_UNAVAILABLE];
+  return e instanceof MaelstromError && retryable.includes(e.code);
 }
 
 /** A client of one of Maelstrom's key-value services (as Maelstrom's JS/Go `KV`). */
