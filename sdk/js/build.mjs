@@ -42,6 +42,7 @@ function commonDir(a, b) {
   return pa.slice(0, i).join(sep) || sep;
 }
 const root = commonDir(dirname(source), sdk);
+const startDir = process.cwd();
 process.chdir(root);
 
 const name = basename(source).replace(/\.m?js$/, '');
@@ -71,7 +72,7 @@ try {
   await writeFile(tmp, component);
   await rename(tmp, output);
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(`built ${relative(process.cwd(), output)} (${(component.length / 1e6).toFixed(1)} MB, ${secs} s)`);
+  console.log(`built ${relative(startDir, output)} (${(component.length / 1e6).toFixed(1)} MB, ${secs} s)`);
 } finally {
   await rm(entry, { force: true });
 }
