@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
 import threading
 import time
+import tomllib
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -233,3 +235,34 @@ def test_the_python_port_behaves_exactly_like_rust_on_a_seed(name: str, options:
         figures.append([l for l in r.stdout.splitlines()
                         if l.strip().startswith(("net", "stable latency", "counter:", "kafka:"))])
     assert figures[0] == figures[1]
+
+
+# --- the graded settings, from challenges/challenges.toml (their one home) -------------
+
+
+def _graded() -> List[Any]:
+    with open(ROOT / "challenges/challenges.toml", "rb") as f:
+        grades = tomllib.load(f)["grade"]
+    return [
+        pytest.param(name, g, id=name)
+        for name, g in grades.items()
+        if "python" in g.get("languages", ["python"])
+    ]
+
+
+@pytest.mark.parametrize("name,grade", _graded())
+def test_graded_setting_is_valid_and_meets_the_bars(name: str, grade: Dict[str, Any]):
+    cmd = [HOST, "test", *grade["options"].split(), wasm(grade["component"])]
+    if grade.get("args"):
+        cmd += ["--", *grade["args"].split()]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    for bars in (grade.get("official"), grade.get("ours")):
+        if not bars:
+            continue
+        servers = float(re.search(r"servers \(node to node\) \d+ msgs \(([\d.]+)/op\)", r.stdout).group(1))
+        m = re.search(r"stable latency .*?median (\d+).*?max (\d+)", r.stdout)
+        median, worst = int(m.group(1)), int(m.group(2))
+        assert servers < bars["msgs-per-op"], (servers, bars)
+        assert median < bars["median-ms"], (median, bars)
+        assert worst < bars["max-ms"], (worst, bars)
