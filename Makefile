@@ -1,6 +1,7 @@
-# glomers: `make` builds the host and every challenge; `make test` runs every test;
-# `make echo`, `make broadcast-d`, ... grade a challenge (real Maelstrom if installed,
-# else the built-in harness); `make bench` prints the benchmarks.
+# glomers: `make` builds the host and every challenge in every language; `make run`
+# grades them all; `make test` runs every test; `make echo`, `make broadcast-d`, ...
+# grade one setting of challenges/challenges.toml (a real Maelstrom if installed, else
+# the built-in harness); `make bench` prints the benchmarks.
 
 CARGO      ?= cargo
 HOST       := target/release/host
@@ -10,12 +11,23 @@ FIXTURES   := $(patsubst fixtures/%/Cargo.toml,%,$(wildcard fixtures/*/Cargo.tom
 # A real Maelstrom, if there is one: MAELSTROM=path/to/maelstrom, or `maelstrom` on PATH.
 MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
-.PHONY: all run test bench clean clean-store wasm-target host challenges fixtures lint \
-        echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e bench-broadcast \
-        broadcast-c-seeds g-counter g-counter-seeds txn-a txn-b txn-c txn-c-seeds \
-        kafka-a kafka-b kafka-c
+.PHONY: all build run test bench clean clean-store wasm-target host challenges fixtures lint \
+        languages browser bench-broadcast broadcast-c-seeds g-counter-seeds txn-c-seeds
 
-all: host challenges
+# Each guest language's tools, components and tests: `python`, `js`, `go` build a
+# language's challenges (and say why and skip, when its tools cannot be installed);
+# `python-test`, `js-test`, `go-test` run its tests.
+include sdk/python/python.mk sdk/js/js.mk sdk/go/go.mk
+LANGUAGES := python js go
+
+# The Rust build (cargo, one job at a time: they share target/) beside the other
+# languages' builds, in parallel.
+all:
+	@$(MAKE) --no-print-directory -j4 build
+
+build: host challenges languages
+
+languages: $(LANGUAGES)
 
 # Fresh machines lack the guest target; this is quick when it is already there.
 wasm-target:
@@ -38,8 +50,18 @@ challenges: wasm-target
 fixtures: wasm-target
 	$(if $(FIXTURES),$(CARGO) build --profile guest --target wasm32-wasip2 $(addprefix -p ,$(FIXTURES)))
 
-test: all fixtures
+test: all fixtures browser
 	$(CARGO) test --release --workspace
+	$(MAKE) --no-print-directory $(addsuffix -test,$(LANGUAGES))
+
+# The report's browser test needs Chromium: Debian's, installed when missing (a test
+# itself installs nothing).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "browser: installing Debian's chromium for the report's browser test"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
+	    echo "browser: could not install chromium; the browser test will fail saying so"; }
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -80,4 +102,4 @@ clean-store:
 
 clean: clean-store
 	$(CARGO) clean
-	rm -f challenges/*.wasm
+	rm -f challenges/*.wasm challenges/*/*.wasm

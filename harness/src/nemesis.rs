@@ -10,10 +10,10 @@
 //! majority, all); a start or resume brings back every node that is down or paused.
 //! This module decides and records; the event loop (`sim.rs`) carries out.
 
-use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use super::rng::Rng;
+use crate::options::Fault;
 
 /// The faults a run injects (`--nemesis`), and whom kills and pauses may hit
 /// (`--nemesis-targets`).
@@ -30,26 +30,18 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// Parses `--nemesis` and `--nemesis-targets` (all specs when `targets` is empty).
-    pub fn parse(faults: &[String], targets: &[String]) -> Result<Faults> {
-        let mut f = Faults::default();
-        for name in faults {
-            match name.as_str() {
-                "partition" => f.partition = true,
-                "kill" => f.kill = true,
-                "pause" => f.pause = true,
-                _ => bail!("unknown --nemesis fault {name:?}; choose from partition, kill, pause"),
-            }
+    /// The faults of `--nemesis` and the specs of `--nemesis-targets` (all specs
+    /// when `targets` is empty).
+    pub fn new(faults: &[Fault], targets: &[Targets]) -> Faults {
+        Faults {
+            partition: faults.contains(&Fault::Partition),
+            kill: faults.contains(&Fault::Kill),
+            pause: faults.contains(&Fault::Pause),
+            targets: match targets {
+                [] => TARGETS.to_vec(),
+                _ => targets.to_vec(),
+            },
         }
-        f.targets = if targets.is_empty() {
-            TARGETS.to_vec()
-        } else {
-            targets
-                .iter()
-                .map(|t| Targets::parse(t))
-                .collect::<Result<_>>()?
-        };
-        Ok(f)
     }
 
     /// Whether any fault is injected.
@@ -60,7 +52,7 @@ impl Faults {
 
 /// Which nodes a kill or pause hits: Jepsen's node specs (it also has primaries,
 /// which Maelstrom nodes do not declare).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Targets {
     /// A random nonempty subset: a size from 1 to n, then that many nodes.
     Some,
@@ -92,16 +84,6 @@ impl Targets {
             Targets::Minority => "minority",
             Targets::Majority => "majority",
             Targets::All => "all",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Targets> {
-        match TARGETS.iter().find(|t| t.name() == s) {
-            Some(&t) => Ok(t),
-            None => bail!(
-                "unknown --nemesis-targets {s:?}; choose from {}",
-                TARGETS.map(Targets::name).join(", ")
-            ),
         }
     }
 
@@ -516,8 +498,13 @@ mod tests {
     }
 
     fn faults(words: &[&str], targets: &[&str]) -> Faults {
-        let w = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        Faults::parse(&w(words), &w(targets)).unwrap()
+        use clap::ValueEnum;
+        let f: Vec<Fault> = words.iter().map(|w| Fault::from_str(w, false).unwrap()).collect();
+        let t: Vec<Targets> = targets
+            .iter()
+            .map(|w| Targets::from_str(w, false).unwrap())
+            .collect();
+        Faults::new(&f, &t)
     }
 
     #[test]
@@ -535,9 +522,9 @@ mod tests {
     #[test]
     fn no_fault_no_nemesis_and_unknown_faults_are_refused() {
         assert!(Nemesis::new(&Faults::default(), 10.0, &names(3)).is_none());
-        let w = |x: &[&str]| x.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(Faults::parse(&w(&["crash"]), &[]).is_err());
-        assert!(Faults::parse(&w(&["kill"]), &w(&["primaries"])).is_err());
+        use clap::ValueEnum;
+        assert!(Fault::from_str("crash", false).is_err());
+        assert!(Targets::from_str("primaries", false).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::config::{Availability, Config};
 use crate::history::{History, Kind};
 use crate::net::NetStats;
-use crate::sim::Record;
+use crate::record::{CrashRecord, Record};
 use crate::upgrade::{self, Upgrades};
 use crate::workload::Valid;
 
@@ -82,16 +82,6 @@ pub struct Crashes {
     pub count: u64,
     /// The first few.
     pub first: Vec<CrashRecord>,
-}
-
-/// One crash of a node.
-#[derive(Serialize, Clone, Debug)]
-pub struct CrashRecord {
-    pub node: String,
-    /// Seconds since the run began.
-    pub time: f64,
-    /// Why, first line first, then the backtrace.
-    pub error: String,
 }
 
 #[derive(Serialize)]
@@ -225,7 +215,7 @@ impl Outcome {
             history: r.history,
             summary: r.verdict.summary,
             about: About {
-                workload: cfg.workload.clone(),
+                workload: cfg.workload.to_string(),
                 node,
                 node_count: cfg.nodes.len(),
                 had_nemesis: cfg.nemesis.any(),

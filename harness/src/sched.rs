@@ -69,13 +69,9 @@ impl<E> Queue<E> {
     }
 
     /// How many events are waiting.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    /// Whether nothing is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 }
 

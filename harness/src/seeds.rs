@@ -339,7 +339,7 @@ pub fn run(
     // Runs ended in parallel, each rewriting the index: once more, with all of them.
     let _ = crate::store::write_index(&args.store);
     Ok(Summary {
-        workload: args.workload.clone(),
+        workload: args.workload.to_string(),
         sweeps: vec![sweep],
         runs,
     })

@@ -21,14 +21,15 @@ use std::time::Instant;
 use crate::backend::{Backend, Output};
 use crate::client::{self, Clients};
 use crate::config::Config;
-use crate::history::History;
+
 use crate::journal::Journal;
 use crate::nemesis::{Action, Nemesis, NodeState, Stream};
 use crate::net::{Addr, Message, Net};
+use crate::record::{CrashRecord, Record};
 use crate::rng::Rng;
 use crate::sched::Queue;
 use crate::service::Services;
-use crate::upgrade::{How, Roll, Upgrades};
+use crate::upgrade::{How, Roll};
 use crate::workload::{self, Op, Workload};
 
 enum Event {
@@ -89,30 +90,6 @@ const LIVELOCK_EVENTS: u64 = 1_000_000;
 /// Between healing the network and the final reads.
 const QUIET_NS: u64 = 10_000_000_000;
 
-/// What the event loop leaves: the history and everything it counted, before the
-/// checkers' figures are put together into an [`crate::Outcome`].
-pub struct Record {
-    pub history: History,
-    pub verdict: workload::Verdict,
-    pub net: crate::net::NetStats,
-    pub stats: Value,
-    pub stats_valid: bool,
-    pub nemesis: Vec<Value>,
-    /// What the rolling upgrade did, if the run had one.
-    pub upgrades: Option<Upgrades>,
-    pub crashes: Vec<crate::outcome::CrashRecord>,
-    pub crash_count: u64,
-    /// Whether time was the real clock.
-    pub real_time: bool,
-    /// Failures of the run itself (a node that never answered init...): invalid.
-    pub failures: Vec<String>,
-    pub warnings: Vec<String>,
-    pub end_ns: u64,
-    pub events: u64,
-    /// Every message, for the report.
-    pub journal: Journal,
-}
-
 /// One run of a test, from `init` to the last final read.
 pub struct Run<'a> {
     cfg: &'a Config,
@@ -139,7 +116,7 @@ pub struct Run<'a> {
     /// Final operations scheduled but not yet invoked: the run is not done before.
     finals_due: usize,
     failures: Vec<String>,
-    crashes: Vec<crate::outcome::CrashRecord>,
+    crashes: Vec<CrashRecord>,
     crash_count: u64,
     faults: Vec<String>,
     undeliverable: BTreeMap<String, u64>,
@@ -695,7 +672,7 @@ impl<'a> Run<'a> {
                 Output::Crashed { node, error } => {
                     self.crash_count += 1;
                     if self.crashes.len() < 10 {
-                        self.crashes.push(crate::outcome::CrashRecord {
+                        self.crashes.push(CrashRecord {
                             node: self.cfg.nodes[node].clone(),
                             time: self.now as f64 / 1e9,
                             error,

@@ -111,6 +111,13 @@ fn upgrade_text(u: &Upgrades) -> String {
     out
 }
 
+impl Outcome {
+    /// The summary a person reads, as `host test` prints it.
+    pub fn summary(&self) -> String {
+        text(self)
+    }
+}
+
 /// The summary's text.
 pub fn text(o: &Outcome) -> String {
     let mut out = String::new();

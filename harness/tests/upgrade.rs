@@ -5,8 +5,7 @@
 //! and is caught); a killed node whose turn passed starts as the new version; a
 //! node that cannot switch fails the run with the reason; a seed replays the roll.
 
-use harness::upgrade::{How, Upgrades};
-use harness::{Builder, Crash, Effect, Input, Node, NodeSpec, Outcome, UpgradeInfo};
+use harness::{Builder, Crash, Effect, How, Input, Node, NodeSpec, Outcome, UpgradeInfo, Upgrades};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -166,7 +165,7 @@ fn every_node_switches_once_at_its_turn_and_ids_of_both_versions_are_judged_toge
     // The fault list has the switches, so the report shades them.
     let faults = o.nemesis.as_ref().expect("a fault list");
     assert_eq!(faults.iter().filter(|e| e["f"] == "upgrade").count(), 5);
-    let text = harness::summary::text(&o);
+    let text = o.summary();
     assert!(text.contains("upgrade  to v2, from "), "{text}");
     assert!(
         text.contains("5 of 5 switched, 5 with their state"),
@@ -193,7 +192,7 @@ fn a_switch_that_drops_the_state_is_caught_by_the_checker() {
         o.problems
     );
     assert_eq!(upgrades(&o).counts(), (5, 0));
-    let text = harness::summary::text(&o);
+    let text = o.summary();
     assert!(
         text.contains("state not carried (the new version has no restore)"),
         "{text}"

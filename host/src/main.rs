@@ -11,7 +11,7 @@ mod swap;
 mod wasm_nodes;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -124,35 +124,6 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The limits that differ from their defaults, as options, for the replay command.
-    fn non_default(&self) -> Vec<(String, String)> {
-        let d = Limits::default();
-        let mut v = Vec::new();
-        if self.max_memory_mb != d.max_memory_mb {
-            v.push(("--max-memory-mb".into(), self.max_memory_mb.to_string()));
-        }
-        if self.call_budget_ms != d.call_budget_ms {
-            v.push(("--call-budget-ms".into(), self.call_budget_ms.to_string()));
-        }
-        if self.max_sends_per_call != d.max_sends_per_call {
-            v.push((
-                "--max-sends-per-call".into(),
-                self.max_sends_per_call.to_string(),
-            ));
-        }
-        if self.max_send_bytes_per_call != d.max_send_bytes_per_call {
-            let bytes = self.max_send_bytes_per_call.to_string();
-            v.push(("--max-send-bytes-per-call".into(), bytes));
-        }
-        if self.max_crash_streak != d.max_crash_streak {
-            v.push((
-                "--max-crash-streak".into(),
-                self.max_crash_streak.to_string(),
-            ));
-        }
-        v
-    }
-
     pub fn apply(&self, options: &mut node::NodeOptions) {
         options.max_memory = self.max_memory_mb << 20;
         options.call_budget = Duration::from_millis(self.call_budget_ms);
@@ -170,10 +141,24 @@ impl Default for Limits {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command();
+    let matches = command.clone().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Run(args) => run(args).map(|()| 0),
-        Command::Test(args) => test(*args),
+        Command::Test(mut args) => {
+            // The replay command repeats what was given, the host's limits included.
+            if let (Some(sub), Some(m)) = (
+                command.find_subcommand("test"),
+                matches.subcommand_matches("test"),
+            ) {
+                args.test.given = harness::given_words(sub, m);
+            }
+            test(*args)
+        }
         Command::Compile { wasm } => compile(&wasm).map(|()| 0),
     };
     match result {
@@ -212,8 +197,7 @@ pub fn strip_separator(mut args: Vec<String>) -> Vec<String> {
 
 /// `host test`: the harness, with the .wasm as every node unless `--bin` is given.
 fn test(args: TestArgs) -> Result<i32> {
-    let TestArgs { mut test, limits } = args;
-    test.node_options = limits.non_default();
+    let TestArgs { test, limits } = args;
     let wasm = match (&test.bin, test.words.split_first()) {
         (Some(_), _) | (None, None) => None,
         (None, Some((path, guest_args))) => Some((PathBuf::from(path), guest_args.to_vec())),

@@ -4,8 +4,8 @@
 //! JSON result): no script errors, one arrow per message in the diagram's window,
 //! a point per operation, a bar per fault, and hovering an arrow shows that
 //! message's body. A screenshot of each report is left in its run's directory for a
-//! person to look at. Needs `make all fixtures`; installs Debian's `chromium` when
-//! it is missing, and fails saying so if it cannot.
+//! person to look at. Needs `make all fixtures` and Chromium (`make browser`, which
+//! `make test` runs, installs Debian's); without it, it fails saying so.
 
 mod common;
 
@@ -15,9 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::report::data::in_window;
+/// Whether a message, in the air from `sent` to `arrived`, shows in the window
+/// `[a, b]`: some of its flight is inside it (the rule the page draws by).
+fn in_window(sent: u64, arrived: u64, a: u64, b: u64) -> bool {
+    sent <= b && arrived >= a
+}
 
-/// The browser: Chromium on the PATH, else installed with apt-get.
+/// The browser: Chromium on the PATH. A test installs nothing: `make browser` does.
 fn chromium() -> PathBuf {
     let find = || {
         ["chromium", "chromium-browser", "google-chrome"]
@@ -30,25 +34,12 @@ fn chromium() -> PathBuf {
                 })
             })
     };
-    if let Some(p) = find() {
-        return p;
-    }
-    eprintln!("chromium is not installed: installing it with `apt-get install -y chromium`");
-    let installed = Command::new("apt-get")
-        .args(["install", "-y", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdout(Stdio::null())
-        .status();
-    match (installed, find()) {
-        (_, Some(p)) => p,
-        (Ok(status), None) => panic!(
-            "the browser test needs Chromium, and `apt-get install -y chromium` failed ({status}); \
-             install Debian's chromium package (as root: apt-get update && apt-get install -y chromium) and run again"
-        ),
-        (Err(e), None) => panic!(
-            "the browser test needs Chromium, and apt-get could not be run ({e}); install Debian's chromium package and run again"
-        ),
-    }
+    find().unwrap_or_else(|| {
+        panic!(
+            "the browser test needs Chromium (chromium, chromium-browser or google-chrome on \
+             the PATH) and found none: run `make browser` (Debian's chromium package)"
+        )
+    })
 }
 
 /// Runs Chromium headless on `url` with `extra` arguments; its stdout.

@@ -5,12 +5,13 @@
 //! missed it and no later read saw it again, never-read otherwise. Lost values make
 //! the run invalid; no stable value at all makes it unknown.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{secs, Context, Op, Options, Valid, Verdict, Workload};
 use crate::history::{Entry, History, Kind};
+use crate::options::Topology;
 use crate::rng::Rng;
 
 pub struct Broadcast {
@@ -19,24 +20,22 @@ pub struct Broadcast {
     next_value: u64,
 }
 
-pub const TOPOLOGIES: &[&str] = &["grid", "line", "total", "tree", "tree2", "tree3", "tree4"];
-
 pub fn new(options: &Options) -> Result<Box<dyn Workload>> {
     Ok(Box::new(Broadcast {
-        topology: topology(&options.topology, &options.nodes)?,
+        topology: topology(options.topology, &options.nodes),
         nodes: options.nodes.clone(),
         next_value: 0,
     }))
 }
 
-/// Each node's neighbours under the named topology, as Maelstrom computes them.
-pub fn topology(name: &str, nodes: &[String]) -> Result<BTreeMap<String, Vec<String>>> {
+/// Each node's neighbours under the topology, as Maelstrom computes them.
+pub fn topology(shape: Topology, nodes: &[String]) -> BTreeMap<String, Vec<String>> {
     let n = nodes.len();
     let pick =
         |ix: Vec<usize>| -> Vec<String> { ix.into_iter().map(|i| nodes[i].clone()).collect() };
     let mut t = BTreeMap::new();
-    match name {
-        "grid" => {
+    match shape {
+        Topology::Grid => {
             let side = (n as f64).sqrt().ceil() as i64;
             let at = |i: i64, j: i64| -> Option<usize> {
                 if i < 0 || j < 0 || j >= side {
@@ -54,7 +53,7 @@ pub fn topology(name: &str, nodes: &[String]) -> Result<BTreeMap<String, Vec<Str
                 }
             }
         }
-        "line" => {
+        Topology::Line => {
             if n >= 2 {
                 for (i, me) in nodes.iter().enumerate() {
                     let mut nb = Vec::new();
@@ -68,15 +67,15 @@ pub fn topology(name: &str, nodes: &[String]) -> Result<BTreeMap<String, Vec<Str
                 }
             }
         }
-        "total" => {
+        Topology::Total => {
             for (i, me) in nodes.iter().enumerate() {
                 t.insert(me.clone(), pick((0..n).filter(|&j| j != i).collect()));
             }
         }
-        "tree" | "tree2" | "tree3" | "tree4" => {
-            let b = match name {
-                "tree3" => 3,
-                "tree4" => 4,
+        Topology::Tree2 | Topology::Tree3 | Topology::Tree4 => {
+            let b = match shape {
+                Topology::Tree3 => 3,
+                Topology::Tree4 => 4,
                 _ => 2,
             };
             // Tiers of 1, b, b², ... nodes in order: node i's children are b·i+1 ..= b·i+b.
@@ -89,12 +88,8 @@ pub fn topology(name: &str, nodes: &[String]) -> Result<BTreeMap<String, Vec<Str
                 t.insert(me.clone(), pick(nb));
             }
         }
-        _ => bail!(
-            "unknown topology {name:?}; choose one of {}",
-            TOPOLOGIES.join(", ")
-        ),
     }
-    Ok(t)
+    t
 }
 
 impl Workload for Broadcast {
@@ -457,7 +452,7 @@ mod tests {
 
     #[test]
     fn grid_of_five() {
-        let t = topology("grid", &names(5)).unwrap();
+        let t = topology(Topology::Grid, &names(5));
         // side 3: n0 n1 n2 / n3 n4
         assert_eq!(t["n0"], vec!["n3", "n1"]);
         assert_eq!(t["n1"], vec!["n4", "n2", "n0"]);
@@ -466,18 +461,14 @@ mod tests {
 
     #[test]
     fn trees_and_lines() {
-        let t = topology("tree2", &names(6)).unwrap();
+        let t = topology(Topology::Tree2, &names(6));
         assert_eq!(t["n0"], vec!["n1", "n2"]);
         assert_eq!(t["n1"], vec!["n0", "n3", "n4"]);
         assert_eq!(t["n2"], vec!["n0", "n5"]);
-        let l = topology("line", &names(3)).unwrap();
+        let l = topology(Topology::Line, &names(3));
         assert_eq!(l["n1"], vec!["n0", "n2"]);
-        assert!(topology("line", &names(1)).unwrap().is_empty());
-        assert_eq!(
-            topology("total", &names(3)).unwrap()["n2"],
-            vec!["n0", "n1"]
-        );
-        assert!(topology("ring", &names(3)).is_err());
+        assert!(topology(Topology::Line, &names(1)).is_empty());
+        assert_eq!(topology(Topology::Total, &names(3))["n2"], vec!["n0", "n1"]);
     }
 
     /// A history, one (kind, f, value, second, node) per entry; a completion

@@ -1,6 +1,6 @@
 //! Workloads: what clients ask of the nodes and how the answers are judged. Each
 //! workload is one file implementing `Workload` (its generator, its RPCs, its
-//! checker) and one line in `WORKLOADS`; the event loop knows none of them.
+//! checker) and one arm in `new`; the event loop knows none of them.
 
 mod broadcast;
 mod counter;
@@ -11,10 +11,11 @@ mod lin_kv;
 mod txn;
 mod unique_ids;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{Map, Value};
 
 use crate::history::{Entry, History};
+use crate::options::{Model, Topology, Workload as Name};
 use crate::rng::Rng;
 
 /// An operation the generator asks a client to perform.
@@ -37,7 +38,7 @@ impl Op {
 /// Options a workload may use (the ones Maelstrom passes to workloads).
 pub struct Options {
     pub nodes: Vec<String>,
-    pub topology: String,
+    pub topology: Topology,
     /// Client threads (lin-kv splits them into groups, one key per group).
     pub concurrency: usize,
     /// txn-rw-register: active keys (Elle's default 10 when absent), ops per txn,
@@ -45,22 +46,7 @@ pub struct Options {
     pub key_count: Option<usize>,
     pub max_txn_length: usize,
     pub max_writes_per_key: usize,
-    pub consistency_models: Vec<String>,
-}
-
-impl Options {
-    /// The workload options of a test.
-    pub fn from_config(cfg: &crate::config::Config) -> Options {
-        Options {
-            nodes: cfg.nodes.clone(),
-            topology: cfg.topology.clone(),
-            concurrency: cfg.concurrency,
-            key_count: cfg.key_count,
-            max_txn_length: cfg.max_txn_length,
-            max_writes_per_key: cfg.max_writes_per_key,
-            consistency_models: cfg.consistency_models.clone(),
-        }
-    }
+    pub consistency_models: Vec<Model>,
 }
 
 /// Jepsen's three-valued validity; `False` dominates `Unknown`, which dominates `True`.
@@ -186,37 +172,19 @@ pub trait Workload {
     fn check(&self, history: &History, ctx: &Context) -> Verdict;
 }
 
-type Constructor = fn(&Options) -> Result<Box<dyn Workload>>;
-
-/// The workloads by Maelstrom's names.
-const WORKLOADS: &[(&str, Constructor)] = &[
-    ("broadcast", broadcast::new),
-    ("echo", echo::new),
-    ("g-counter", counter::grow_only),
-    ("g-set", g_set::new),
-    ("kafka", kafka::new),
-    ("lin-kv", lin_kv::new),
-    ("pn-counter", counter::positive_negative),
-    ("txn-list-append", txn::list_append),
-    ("txn-rw-register", txn::rw_register),
-    ("unique-ids", unique_ids::new),
-];
-
-/// The topologies `--topology` accepts (broadcast's).
-pub fn broadcast_topologies() -> &'static [&'static str] {
-    broadcast::TOPOLOGIES
-}
-
-pub fn by_name(name: &str, options: &Options) -> Result<Box<dyn Workload>> {
-    match WORKLOADS.iter().find(|(n, _)| *n == name) {
-        Some((_, make)) => make(options),
-        None => {
-            let names: Vec<&str> = WORKLOADS.iter().map(|(n, _)| *n).collect();
-            bail!(
-                "unknown workload {name:?}; this harness has: {}",
-                names.join(", ")
-            )
-        }
+/// The workload `name`, for a test with `options`.
+pub fn new(name: Name, options: &Options) -> Result<Box<dyn Workload>> {
+    match name {
+        Name::Broadcast => broadcast::new(options),
+        Name::Echo => echo::new(options),
+        Name::GCounter => counter::grow_only(options),
+        Name::GSet => g_set::new(options),
+        Name::Kafka => kafka::new(options),
+        Name::LinKv => lin_kv::new(options),
+        Name::PnCounter => counter::positive_negative(options),
+        Name::TxnListAppend => txn::list_append(options),
+        Name::TxnRwRegister => txn::rw_register(options),
+        Name::UniqueIds => unique_ids::new(options),
     }
 }
 

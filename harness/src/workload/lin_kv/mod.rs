@@ -13,6 +13,7 @@
 //! reported as unknown, with the reason, rather than hanging the run.
 
 mod linearizable;
+mod search;
 mod wgl;
 
 use anyhow::Result;
@@ -23,7 +24,7 @@ use std::time::Instant;
 use super::{secs, Context, Op, Valid, Verdict, Workload};
 use crate::history::{Entry, History, Kind};
 use crate::rng::Rng;
-use linearizable::{Answer, Budget, Model, Operation};
+use search::{Answer, Budget, Model, Operation};
 
 /// Jepsen's `process-limit`: processes that may touch one key before it retires.
 const PROCESS_LIMIT: usize = 20;

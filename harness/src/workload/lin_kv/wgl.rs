@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use super::linearizable::{Answer, Budget, Counterexample, Model, Operation, LAST};
+use super::search::{Answer, Budget, Counterexample, Model, Operation, LAST};
 
 /// One list node: the call or the return of an operation.
 #[derive(Clone, Copy)]

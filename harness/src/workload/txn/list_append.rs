@@ -38,7 +38,7 @@ pub struct ListAppend {
 pub fn new(o: &crate::workload::Options) -> Result<Box<dyn Workload>> {
     Ok(Box::new(ListAppend {
         gen: TxnGen::new(o.key_count, o.max_txn_length, o.max_writes_per_key)?,
-        models: Models::parse(&o.consistency_models)?,
+        models: Models::new(&o.consistency_models),
     }))
 }
 
@@ -544,7 +544,7 @@ mod tests {
         // Generated txns are well formed.
         let mut w = ListAppend {
             gen: TxnGen::new(None, 4, 16).unwrap(),
-            models: Models::parse(&[]).unwrap(),
+            models: Models::new(&[]),
         };
         let mut rng = Rng::new(1);
         let op = w.next_op(0, &mut rng);

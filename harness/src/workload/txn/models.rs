@@ -3,16 +3,16 @@
 //! restricted to the anomalies these checkers find. Models decided: read-
 //! uncommitted, read-committed, repeatable-read, snapshot-isolation,
 //! serializable, strict-serializable (Maelstrom's default). Other models Elle
-//! knows are accepted; with no prohibited anomaly found they are `unknown`,
-//! since they forbid anomalies not looked for here.
+//! knows (`options::Model`) are accepted; with no prohibited anomaly found they
+//! are `unknown`, since they forbid anomalies not looked for here.
 //!
 //! Deviation from Elle, kept from before: internal inconsistency fails every
 //! model, not only the serializable and snapshot ones.
 
-use anyhow::{bail, Result};
 use std::collections::BTreeSet;
 
 use super::cycles::Levels;
+use crate::options::Model;
 
 const READ_UNCOMMITTED: &[&str] = &["G0", "cyclic-versions", "duplicate-elements", "internal"];
 const READ_COMMITTED: &[&str] = &["G1a", "G1b", "G1c", "incompatible-order", "future-read"];
@@ -34,37 +34,6 @@ const REALTIME: &[&str] = &[
     "G2-item-realtime",
 ];
 
-/// Models decided here, by Elle's names (and aliases).
-const DECIDED: &[&str] = &[
-    "read-uncommitted",
-    "read-committed",
-    "repeatable-read",
-    "snapshot-isolation",
-    "serializable",
-    "conflict-serializable",
-    "strict-serializable",
-    "strong-serializable",
-];
-
-/// Models Elle knows that forbid anomalies not looked for here; they are taken
-/// as at least read-committed.
-const UNDECIDED: &[&str] = &[
-    "cursor-stability",
-    "monotonic-atomic-view",
-    "monotonic-view",
-    "monotonic-snapshot-read",
-    "read-atomic",
-    "strong-session-serializable",
-    "strong-snapshot-isolation",
-    "update-serializable",
-    "consistent-view",
-    "forward-consistent-view",
-    "parallel-snapshot-isolation",
-    "causal-cerone",
-    "prefix",
-    "update-atomic",
-];
-
 /// The models a test checks and what they prohibit.
 pub struct Models {
     /// The models asked for (Maelstrom's default: strict-serializable).
@@ -75,41 +44,41 @@ pub struct Models {
 }
 
 impl Models {
-    pub fn parse(asked: &[String]) -> Result<Models> {
-        let names: Vec<String> = if asked.is_empty() {
-            vec!["strict-serializable".to_string()]
-        } else {
-            asked.to_vec()
+    /// The models asked for (`--consistency-models`; strict-serializable, Maelstrom's
+    /// default, when none is).
+    pub fn new(asked: &[Model]) -> Models {
+        let asked = match asked {
+            [] => &[Model::StrictSerializable][..],
+            _ => asked,
         };
         let mut prohibited: BTreeSet<&'static str> = READ_UNCOMMITTED.iter().copied().collect();
         let mut undecided = Vec::new();
-        for m in &names {
-            let add: &[&[&'static str]] = match m.as_str() {
-                "read-uncommitted" => &[],
-                "read-committed" => &[READ_COMMITTED],
-                "repeatable-read" => &[READ_COMMITTED, REPEATABLE_READ],
-                "snapshot-isolation" => &[READ_COMMITTED, SNAPSHOT_ISOLATION],
-                "serializable" | "conflict-serializable" => &[READ_COMMITTED, REPEATABLE_READ],
-                "strict-serializable" | "strong-serializable" => {
+        for &m in asked {
+            let add: &[&[&'static str]] = match m {
+                Model::ReadUncommitted => &[],
+                Model::ReadCommitted => &[READ_COMMITTED],
+                Model::RepeatableRead => &[READ_COMMITTED, REPEATABLE_READ],
+                Model::SnapshotIsolation => &[READ_COMMITTED, SNAPSHOT_ISOLATION],
+                Model::Serializable | Model::ConflictSerializable => {
+                    &[READ_COMMITTED, REPEATABLE_READ]
+                }
+                Model::StrictSerializable | Model::StrongSerializable => {
                     &[READ_COMMITTED, REPEATABLE_READ, REALTIME]
                 }
-                m if UNDECIDED.contains(&m) => {
+                // They forbid anomalies not looked for here: at least read-committed,
+                // and `unknown` when nothing prohibited is found.
+                _ => {
                     undecided.push(m.to_string());
                     &[READ_COMMITTED]
                 }
-                m => bail!(
-                    "unknown consistency model {m:?}; this harness decides {} and knows {}",
-                    DECIDED.join(", "),
-                    UNDECIDED.join(", ")
-                ),
             };
             prohibited.extend(add.iter().flat_map(|a| a.iter().copied()));
         }
-        Ok(Models {
-            names,
+        Models {
+            names: asked.iter().map(Model::to_string).collect(),
             prohibited,
             undecided,
-        })
+        }
     }
 
     /// Whether an anomaly of this name rules out a model asked for.
@@ -137,7 +106,9 @@ mod tests {
     use super::*;
 
     fn models(m: &[&str]) -> Models {
-        Models::parse(&m.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        use clap::ValueEnum;
+        let m: Vec<Model> = m.iter().map(|s| Model::from_str(s, false).unwrap()).collect();
+        Models::new(&m)
     }
 
     #[test]
@@ -157,6 +128,5 @@ mod tests {
             models(&["cursor-stability"]).undecided,
             ["cursor-stability"]
         );
-        assert!(Models::parse(&["bogus".to_string()]).is_err());
     }
 }

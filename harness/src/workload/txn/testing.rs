@@ -16,12 +16,15 @@ use crate::workload::{Context, Options, Verdict, Workload};
 pub fn options(models: &[&str]) -> Options {
     Options {
         nodes: vec!["n0".into()],
-        topology: "grid".into(),
+        topology: crate::options::Topology::Grid,
         concurrency: 1,
         key_count: None,
         max_txn_length: 4,
         max_writes_per_key: 16,
-        consistency_models: models.iter().map(|m| m.to_string()).collect(),
+        consistency_models: models
+            .iter()
+            .map(|m| clap::ValueEnum::from_str(m, false).expect("a model Elle knows"))
+            .collect(),
     }
 }
 
