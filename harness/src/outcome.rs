@@ -1,14 +1,16 @@
 //! The typed result of a run: the verdict and its reasons, Maelstrom's figures
 //! under Maelstrom's names, the seed and the command that replays the run. The JSON
-//! that `--json` writes is this, serialised; the summary and tests read it typed.
+//! that `--json` writes is this, serialised; the summary, the report and tests read
+//! it typed.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{Availability, Config};
 use crate::history::{History, Kind};
+use crate::nemesis::Event;
 use crate::net::NetStats;
 use crate::sim::Record;
 use crate::upgrade::{self, Upgrades};
@@ -31,10 +33,12 @@ pub struct Outcome {
     pub availability: AvailabilityResult,
     /// Jepsen's stats: completions by outcome, overall and per function.
     pub stats: Value,
+    /// The latency of the ok operations of the main phase (`null` if none).
+    pub latency: Option<Latency>,
     /// Each nemesis operation, when the run had a nemesis or an upgrade; each
     /// node's switch to the new version is one too (`f` = `upgrade`), at its moment.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nemesis: Option<Vec<Value>>,
+    pub nemesis: Option<Vec<Event>>,
     /// The rolling upgrade (`--upgrade`): when each node switched, and whether its
     /// state was carried.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,7 +46,7 @@ pub struct Outcome {
     /// Nodes that crashed (and restarted).
     pub crashes: Crashes,
     /// Why the run is not valid, in sentences a user can act on (empty if valid).
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// What looked wrong without failing the run.
     pub warnings: Vec<String>,
     /// The size of the run.
@@ -58,6 +62,112 @@ pub struct Outcome {
     /// The workload, the nodes and their description, for the summary.
     #[serde(skip)]
     pub about: About,
+}
+
+/// One reason a run is not valid: a sentence a user can act on, made where the
+/// reason is found, with the moment and the node it is about, so that the report
+/// links the moment without reading it back out of the sentence. In the JSON it is
+/// the sentence alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub text: String,
+    /// The moment to look at first, in ns since the run began.
+    pub at: Option<u64>,
+    /// The node it concerns, when it concerns one.
+    pub node: Option<String>,
+}
+
+impl Problem {
+    /// A reason with no moment or node of its own.
+    pub fn new(text: impl Into<String>) -> Problem {
+        Problem {
+            text: text.into(),
+            at: None,
+            node: None,
+        }
+    }
+
+    /// The same, about the moment `ns`.
+    pub fn at(mut self, ns: u64) -> Problem {
+        self.at = Some(ns);
+        self
+    }
+
+    /// The same, about `node`.
+    pub fn node(mut self, node: impl Into<String>) -> Problem {
+        self.node = Some(node.into());
+        self
+    }
+}
+
+impl From<String> for Problem {
+    fn from(text: String) -> Problem {
+        Problem::new(text)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Problem {
+    /// The sentence: the JSON's `problems` stay a list of strings.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// The latency of a run's ok operations (invocation to completion) of the main
+/// phase, at Maelstrom's quantiles, in ms (measured in whole µs, as the report
+/// plots them).
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Latency {
+    /// How many operations were measured.
+    pub count: usize,
+    pub min_ms: f64,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// Of the ok operations of the main phase of `h`; `None` if there are none.
+    pub fn of(h: &History) -> Option<Latency> {
+        let mut us: Vec<u64> = h
+            .completions()
+            .filter(|c| c.kind == Kind::Ok && !c.is_final)
+            .filter_map(|c| {
+                let inv = h.entries.get(c.invoke?)?;
+                Some(c.time.saturating_sub(inv.time) / 1000)
+            })
+            .collect();
+        us.sort_unstable();
+        let ms = |q: f64| crate::stats::quantile(&us, q).map(|v| v as f64 / 1e3);
+        Some(Latency {
+            count: us.len(),
+            min_ms: ms(0.0)?,
+            median_ms: ms(0.5)?,
+            p95_ms: ms(0.95)?,
+            p99_ms: ms(0.99)?,
+            max_ms: ms(1.0)?,
+        })
+    }
+
+    /// Each figure under the name of its quantile in Maelstrom's maps
+    /// ([`crate::stats::QUANTILES`]).
+    pub fn quantiles(&self) -> [(&'static str, f64); 5] {
+        [
+            ("0", self.min_ms),
+            ("0.5", self.median_ms),
+            ("0.95", self.p95_ms),
+            ("0.99", self.p99_ms),
+            ("1", self.max_ms),
+        ]
+    }
 }
 
 /// The workload checker's judgement.
@@ -157,23 +267,23 @@ impl Outcome {
         if let Some(u) = &r.upgrades {
             failures.extend(u.problems());
         }
-        let mut problems: Vec<String> = failures.clone();
+        let mut problems: Vec<Problem> = failures.clone();
         problems.extend(r.verdict.problems.iter().cloned());
         if !availability_valid {
-            problems.push(format!(
+            problems.push(Problem::new(format!(
                 "availability: only {oks} of {invokes} requests succeeded ({:.2}%), below the required {}",
                 100.0 * ok_fraction,
                 match cfg.availability {
                     Some(Availability::Fraction(f)) => format!("{:.2}%", 100.0 * f),
                     _ => "100% (total)".into(),
                 }
-            ));
+            )));
         }
         if !r.stats_valid {
             if let Some(by_f) = r.stats["by-f"].as_object() {
                 for (f, s) in by_f {
                     if s["ok-count"] == 0 {
-                        problems.push(format!("no {f} request ever succeeded"));
+                        problems.push(Problem::new(format!("no {f} request ever succeeded")));
                     }
                 }
             }
@@ -202,6 +312,7 @@ impl Outcome {
                 ok_fraction,
             },
             stats: r.stats,
+            latency: Latency::of(&r.history),
             nemesis: (cfg.nemesis.any() || r.upgrades.is_some()).then_some(faults),
             upgrade: r.upgrades,
             crashes: Crashes {

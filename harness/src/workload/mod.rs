@@ -15,6 +15,7 @@ use anyhow::{bail, Result};
 use serde_json::{Map, Value};
 
 use crate::history::{Entry, History};
+pub use crate::outcome::Problem;
 use crate::rng::Rng;
 
 /// An operation the generator asks a client to perform.
@@ -91,6 +92,22 @@ impl Valid {
     }
 }
 
+impl std::fmt::Display for Valid {
+    /// The verdict in a word, as the summary, the report and the store's index say
+    /// it: `valid`, `invalid` or `unknown` (`{:#}`: shouted, `VALID`, for headlines).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let word = match (self, f.alternate()) {
+            (Valid::True, false) => "valid",
+            (Valid::False, false) => "invalid",
+            (Valid::Unknown, false) => "unknown",
+            (Valid::True, true) => "VALID",
+            (Valid::False, true) => "INVALID",
+            (Valid::Unknown, true) => "UNKNOWN",
+        };
+        f.write_str(word)
+    }
+}
+
 impl serde::Serialize for Valid {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -122,8 +139,8 @@ pub struct Verdict {
     pub valid: Valid,
     /// The checker's figures, Maelstrom's keys (without "valid", added by the caller).
     pub result: Map<String, Value>,
-    /// What went wrong, in sentences a user can act on.
-    pub problems: Vec<String>,
+    /// What went wrong, in sentences a user can act on, each with its moment.
+    pub problems: Vec<Problem>,
     /// One-line figures for the summary.
     pub summary: Vec<String>,
 }

@@ -566,7 +566,7 @@ mod tests {
         let v = judge(&["read-committed"], &txns, true);
         assert_eq!(types(&v), ["incompatible-order"]);
         assert!(
-            v.problems[0].contains("[2] and as [1 2]"),
+            v.problems[0].text.contains("[2] and as [1 2]"),
             "{:?}",
             v.problems
         );
@@ -613,7 +613,7 @@ mod tests {
         ];
         let v = judge(&["read-uncommitted"], &g0, true);
         assert_eq!(types(&v), ["G0"]);
-        assert!(v.problems[0].contains("(ww)"), "{:?}", v.problems);
+        assert!(v.problems[0].text.contains("(ww)"), "{:?}", v.problems);
         // G1c: each reads the other's append.
         let g1c = [
             (Kind::Ok, json!([["append", 1, 1], ["r", 2, [1]]])),
@@ -629,7 +629,7 @@ mod tests {
         let v = judge(&["snapshot-isolation"], &single, true);
         assert_eq!(types(&v), ["G-single-item"]);
         assert!(
-            v.problems[0].contains("did not see (rw)"),
+            v.problems[0].text.contains("did not see (rw)"),
             "{:?}",
             v.problems
         );

@@ -19,7 +19,7 @@ mod testing;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-use super::{secs, Context, Op, Valid, Verdict};
+use super::{secs, Context, Op, Problem, Valid, Verdict};
 use crate::history::{Entry, History, Kind};
 use crate::rng::Rng;
 use explain::Describe;
@@ -176,10 +176,13 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         if models.prohibits(anomaly) {
             types.push(anomaly.clone());
             for c in cases.iter().take(SHOWN) {
-                problems.push(format!("{anomaly}: {c}"));
+                problems.push(Problem::new(format!("{anomaly}: {c}")));
             }
             if cases.len() > SHOWN {
-                problems.push(format!("{anomaly}: ... {} cases in all", cases.len()));
+                problems.push(Problem::new(format!(
+                    "{anomaly}: ... {} cases in all",
+                    cases.len()
+                )));
             }
         } else {
             allowed.push(format!("{anomaly} ({})", cases.len()));
@@ -242,10 +245,10 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         ));
     }
     if !models.undecided.is_empty() && types.is_empty() {
-        problems.push(format!(
+        problems.push(Problem::new(format!(
             "{} forbid anomalies this harness does not look for: validity unknown",
             models.undecided.join(", ")
-        ));
+        )));
     }
     Verdict {
         valid,

@@ -518,7 +518,7 @@ mod tests {
         let v = judge(&["read-committed"], &txns);
         assert_eq!(v.valid, Valid::False);
         assert_eq!(types(&v), ["G1a", "G1b"]);
-        assert!(v.problems[0].contains("failed"), "{:?}", v.problems);
+        assert!(v.problems[0].text.contains("failed"), "{:?}", v.problems);
         assert_eq!(judge(&["read-uncommitted"], &txns).valid, Valid::True);
     }
 
@@ -540,7 +540,11 @@ mod tests {
         assert_eq!(judge(&["read-uncommitted"], &g1c).valid, Valid::True);
         let v = judge(&["read-committed"], &g1c);
         assert_eq!(types(&v), ["G1c"]);
-        assert!(v.problems[0].contains("T1 wrote key"), "{:?}", v.problems);
+        assert!(
+            v.problems[0].text.contains("T1 wrote key"),
+            "{:?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -594,7 +598,7 @@ mod tests {
         for m in ["snapshot-isolation", "repeatable-read", "serializable"] {
             let v = judge_history(&[m], &h);
             assert_eq!(types(&v), ["G-single-item"], "{m}");
-            let text = v.problems[0].as_str();
+            let text = v.problems[0].text.as_str();
             assert!(text.contains("(wr)") && text.contains("(rw)"), "{text}");
         }
     }
@@ -627,7 +631,7 @@ mod tests {
         assert_eq!(judge(&["serializable"], &txns).valid, Valid::True);
         let v = judge(&["strict-serializable"], &txns);
         assert_eq!(types(&v), ["G-single-item-realtime"]);
-        assert!(v.problems[0].contains("real time"), "{:?}", v.problems);
+        assert!(v.problems[0].text.contains("real time"), "{:?}", v.problems);
         // Concurrent, the same txns are strict serializable (T2 first).
         let h = concurrent(&txns);
         assert_eq!(judge_history(&[], &h).valid, Valid::True);
