@@ -355,3 +355,64 @@ impl Outcome {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::Entry;
+    use serde_json::json;
+
+    /// An operation invoked at `start` ns that completed as `kind` at `end`.
+    fn op(h: &mut History, start: u64, end: u64, kind: Kind, is_final: bool) {
+        let inv = h.push(Entry::at(Kind::Invoke, "read", Value::Null, start));
+        let mut c = Entry::at(kind, "read", Value::Null, end);
+        c.invoke = Some(inv);
+        c.is_final = is_final;
+        h.push(c);
+    }
+
+    #[test]
+    fn latency_is_of_the_ok_operations_of_the_main_phase_in_whole_microseconds() {
+        let mut h = History::default();
+        assert_eq!(Latency::of(&h), None);
+        // Ten ok operations taking 1..=10 ms (and a few hundred ns more, dropped).
+        for i in 1..=10u64 {
+            op(
+                &mut h,
+                i * 100,
+                i * 100 + i * 1_000_000 + 400,
+                Kind::Ok,
+                false,
+            );
+        }
+        // Neither a failure, an indeterminate operation nor a final read counts.
+        op(&mut h, 0, 99_000_000, Kind::Fail, false);
+        op(&mut h, 0, 99_000_000, Kind::Info, false);
+        op(&mut h, 0, 99_000_000, Kind::Ok, true);
+        let l = Latency::of(&h).unwrap();
+        assert_eq!(l.count, 10);
+        // Jepsen's quantiles: floor(10 × 0.5) = 5, the sixth smallest.
+        assert_eq!(
+            (l.min_ms, l.median_ms, l.p95_ms, l.p99_ms, l.max_ms),
+            (1.0, 6.0, 10.0, 10.0, 10.0)
+        );
+        assert_eq!(l.quantiles()[1], ("0.5", 6.0));
+        // The names scripts/grade.py reads.
+        let j = serde_json::to_value(&l).unwrap();
+        assert_eq!(
+            (j["median-ms"].clone(), j["max-ms"].clone()),
+            (json!(6.0), json!(10.0))
+        );
+    }
+
+    #[test]
+    fn a_problem_is_its_sentence_in_the_json_and_in_words() {
+        let p = Problem::new("value 3 was lost")
+            .at(1_250_000_000)
+            .node("n1");
+        assert_eq!(serde_json::to_value(&p).unwrap(), json!("value 3 was lost"));
+        assert_eq!(p.to_string(), "value 3 was lost");
+        assert_eq!((p.at, p.node.as_deref()), (Some(1_250_000_000), Some("n1")));
+        assert_eq!(Problem::from("x".to_string()), Problem::new("x"));
+    }
+}

@@ -241,3 +241,18 @@ pub fn by_name(name: &str, options: &Options) -> Result<Box<dyn Workload>> {
 pub fn secs(ns: u64) -> String {
     format!("{:.3} s", ns as f64 / 1e9)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_in_words_and_shouted() {
+        let words = [Valid::True, Valid::False, Valid::Unknown].map(|v| format!("{v} {v:#}"));
+        assert_eq!(words, ["valid VALID", "invalid INVALID", "unknown UNKNOWN"]);
+        assert_eq!(
+            Valid::True.merge(Valid::Unknown).merge(Valid::False),
+            Valid::False
+        );
+    }
+}

@@ -614,6 +614,10 @@ mod tests {
         let v = judge(&["read-uncommitted"], &g0, true);
         assert_eq!(types(&v), ["G0"]);
         assert!(v.problems[0].text.contains("(ww)"), "{:?}", v.problems);
+        // A cycle is about its first txn (T1), whose moment the report links to.
+        let t1 = v.problems[0].at.expect("a cycle has a moment");
+        let h = history(&g0, true);
+        assert!(h.completions().any(|c| c.time == t1), "{t1}");
         // G1c: each reads the other's append.
         let g1c = [
             (Kind::Ok, json!([["append", 1, 1], ["r", 2, [1]]])),

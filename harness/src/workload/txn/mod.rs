@@ -35,8 +35,8 @@ const SHOWN: usize = 3;
 
 /// What a checker found, before the models judge it.
 pub struct Findings {
-    /// Anomaly name -> each case explained.
-    pub anomalies: BTreeMap<String, Vec<String>>,
+    /// Anomaly name -> each case explained (a cycle about its first txn's moment).
+    pub anomalies: BTreeMap<String, Vec<Problem>>,
     /// ok, failed and indeterminate txns.
     pub counts: (usize, usize, usize),
     /// Dependencies inferred, by kind ("wr", "ww", "rw", "realtime").
@@ -123,7 +123,7 @@ pub trait Analyzed<'a>: Describe {
 /// counts. `checked` names the anomalies other than cycles it looked for.
 pub fn findings<'a, A: Analyzed<'a>>(
     a: &mut A,
-    mut found: BTreeMap<String, Vec<String>>,
+    found: BTreeMap<String, Vec<String>>,
     history: &History,
     models: &Models,
     checked: &'static [&'static str],
@@ -133,9 +133,16 @@ pub fn findings<'a, A: Analyzed<'a>>(
         let completion: Vec<usize> = a.txns().iter().map(|t| t.entry.index).collect();
         a.graph().add_realtime(history, &completion);
     }
+    let mut found: BTreeMap<String, Vec<Problem>> = found
+        .into_iter()
+        .map(|(k, cases)| (k, cases.into_iter().map(Problem::from).collect()))
+        .collect();
     for c in cycles::search(a.graph(), levels) {
-        let text = explain::cycle(a, &c);
-        found.entry(c.anomaly).or_default().push(text);
+        let mut case = Problem::new(explain::cycle(a, &c));
+        if let Some(t) = c.steps.first().and_then(|s| a.txns().get(s.0)) {
+            case = case.at(t.entry.time);
+        }
+        found.entry(c.anomaly).or_default().push(case);
     }
     let count = |k: Kind| a.txns().iter().filter(|t| t.kind == k).count();
     let counts = (count(Kind::Ok), count(Kind::Fail), count(Kind::Info));
@@ -176,7 +183,10 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         if models.prohibits(anomaly) {
             types.push(anomaly.clone());
             for c in cases.iter().take(SHOWN) {
-                problems.push(Problem::new(format!("{anomaly}: {c}")));
+                problems.push(Problem {
+                    text: format!("{anomaly}: {}", c.text),
+                    ..c.clone()
+                });
             }
             if cases.len() > SHOWN {
                 problems.push(Problem::new(format!(
