@@ -76,6 +76,13 @@ pub fn oks<'b, 'a, M>(
     txns.iter().enumerate().filter(|(_, t)| t.kind == Kind::Ok)
 }
 
+/// A case of an anomaly about txn `t`: at its moment (its completion), on its node.
+pub fn about<M>(t: &Txn<M>, ctx: &Context, text: String) -> Problem {
+    Problem::new(text)
+        .at(t.entry.time)
+        .node(ctx.node(t.entry.node))
+}
+
 /// A txn in full for an explanation, given its micro-ops in words.
 pub fn describe<M>(t: &Txn<M>, mops: &[String], ctx: &Context) -> String {
     format!(
@@ -123,7 +130,7 @@ pub trait Analyzed<'a>: Describe {
 /// counts. `checked` names the anomalies other than cycles it looked for.
 pub fn findings<'a, A: Analyzed<'a>>(
     a: &mut A,
-    found: BTreeMap<String, Vec<String>>,
+    mut found: BTreeMap<String, Vec<Problem>>,
     history: &History,
     models: &Models,
     checked: &'static [&'static str],
@@ -133,10 +140,6 @@ pub fn findings<'a, A: Analyzed<'a>>(
         let completion: Vec<usize> = a.txns().iter().map(|t| t.entry.index).collect();
         a.graph().add_realtime(history, &completion);
     }
-    let mut found: BTreeMap<String, Vec<Problem>> = found
-        .into_iter()
-        .map(|(k, cases)| (k, cases.into_iter().map(Problem::from).collect()))
-        .collect();
     for c in cycles::search(a.graph(), levels) {
         let mut case = Problem::new(explain::cycle(a, &c));
         if let Some(t) = c.steps.first().and_then(|s| a.txns().get(s.0)) {
