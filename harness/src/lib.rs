@@ -53,7 +53,7 @@
 //!   queue of events), `net` (latency, partitions, message counts), `nemesis` (which
 //!   faults, when), `upgrade` (the rolling upgrade), `service` (lin-kv, seq-kv, lww-kv,
 //!   lin-tso), `client` (client processes), `rng` (the one seeded generator).
-//! - Judging: `history` (what clients did), `workload` (generators and checkers),
+//! - Judging: `history` (what clients did), `problem` (why a run is not valid), `workload` (generators and checkers),
 //!   `stats` (the one quantile formula), `outcome` (the typed result), `summary` (the
 //!   text a person reads).
 //! - Files: `store` (run directories), `journal` (every message), `report` (the page).
@@ -71,6 +71,7 @@ mod net;
 mod node;
 mod options;
 mod outcome;
+mod problem;
 mod process;
 mod record;
 mod report;
@@ -95,5 +96,6 @@ pub use net::Dist;
 pub use node::{Crash, Effect, Input, Node, NodeFactory, NodeSpec, UpgradeInfo};
 pub use options::{Availability, Concurrency, Fault, Model, Topology, Workload};
 pub use outcome::Outcome;
+pub use problem::Problem;
 pub use upgrade::{How, Upgrades};
 pub use workload::Valid;

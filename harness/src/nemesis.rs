@@ -8,12 +8,15 @@
 //! grudge: for each node, the nodes whose messages it drops. A kill or pause hits
 //! the nodes one of Jepsen's node specs picks (some, one, a third, a minority, a
 //! majority, all); a start or resume brings back every node that is down or paused.
-//! This module decides and records; the event loop (`sim.rs`) carries out.
+//! This module decides and records (as typed [`Event`]s, which serialise to
+//! Maelstrom's operations); the event loop (`sim.rs`) carries out.
 
-use serde_json::{json, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::collections::BTreeMap;
 
 use super::rng::Rng;
 use crate::options::Fault;
+use crate::upgrade::How;
 
 /// The faults a run injects (`--nemesis`), and whom kills and pauses may hit
 /// (`--nemesis-targets`).
@@ -179,7 +182,7 @@ pub struct Nemesis {
     pause_next: bool,
     state: Vec<NodeState>,
     /// Every nemesis operation, for the report.
-    pub log: Vec<Value>,
+    pub log: Vec<Event>,
 }
 
 impl Nemesis {
@@ -327,37 +330,228 @@ impl Nemesis {
     }
 
     fn record(&mut self, now: u64, action: &Action, targets: Option<Targets>) {
-        let time = now as f64 / 1e9;
         let names = |nodes: &[usize]| -> Vec<String> {
             nodes.iter().map(|&i| self.names[i].clone()).collect()
         };
-        let (f, value) = match action {
-            Action::Partition { spec, grudge } => {
-                let g: serde_json::Map<String, Value> = grudge
+        // Kills and pauses always come with the spec that picked them.
+        let targets = targets.unwrap_or(Targets::All);
+        let what = match action {
+            Action::Partition { spec, grudge } => What::Partition {
+                spec: *spec,
+                grudge: grudge
                     .iter()
                     .enumerate()
                     .filter(|(_, srcs)| !srcs.is_empty())
-                    .map(|(d, srcs)| (self.names[d].clone(), json!(names(srcs))))
-                    .collect();
-                self.log.push(json!({
-                    "time": time, "f": "start-partition", "value": spec.name(), "grudge": g
-                }));
-                return;
-            }
-            Action::Heal => {
-                self.log.push(json!({"time": time, "f": "stop-partition"}));
-                return;
-            }
-            Action::Kill(n) => ("kill", names(n)),
-            Action::Start(n) => ("start", names(n)),
-            Action::Pause(n) => ("pause", names(n)),
-            Action::Resume(n) => ("resume", names(n)),
+                    .map(|(d, srcs)| (self.names[d].clone(), names(srcs)))
+                    .collect(),
+            },
+            Action::Heal => What::Heal,
+            Action::Kill(n) => What::Kill {
+                nodes: names(n),
+                targets,
+            },
+            Action::Start(n) => What::Start { nodes: names(n) },
+            Action::Pause(n) => What::Pause {
+                nodes: names(n),
+                targets,
+            },
+            Action::Resume(n) => What::Resume { nodes: names(n) },
         };
-        let mut entry = json!({"time": time, "f": f, "value": value});
-        if let Some(t) = targets {
-            entry["targets"] = json!(t.name());
+        self.log.push(Event { at: now, what });
+    }
+}
+
+/// One operation of the run's fault list: the nemesis's, and each node's switch in
+/// a rolling upgrade. Serialises as Maelstrom's nemesis operation: `time` in
+/// seconds, `f`, `value` (the nodes, or the partition's shape) and its details.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// When, in ns since the run began.
+    pub at: u64,
+    pub what: What,
+}
+
+/// What a fault-list operation did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum What {
+    /// A partition began (`start-partition`): its shape, and for each node that
+    /// drops messages, the nodes whose messages it drops.
+    Partition {
+        spec: Spec,
+        grudge: BTreeMap<String, Vec<String>>,
+    },
+    /// The network healed (`stop-partition`).
+    Heal,
+    /// These nodes were killed; `targets` picked them.
+    Kill {
+        nodes: Vec<String>,
+        targets: Targets,
+    },
+    /// These (killed) nodes were started again.
+    Start { nodes: Vec<String> },
+    /// These nodes were paused; `targets` picked them.
+    Pause {
+        nodes: Vec<String>,
+        targets: Targets,
+    },
+    /// These (paused) nodes were resumed.
+    Resume { nodes: Vec<String> },
+    /// A node switched to the new version of a rolling upgrade (or refused to).
+    Upgrade {
+        node: String,
+        how: How,
+        state_carried: bool,
+        fresh_because: Option<String>,
+        error: Option<String>,
+    },
+}
+
+/// The faults that last: one operation begins each, another ends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lasting {
+    Partition,
+    Kill,
+    Pause,
+}
+
+impl What {
+    /// Maelstrom's name for the operation, its `f`.
+    pub fn f(&self) -> &'static str {
+        match self {
+            What::Partition { .. } => "start-partition",
+            What::Heal => "stop-partition",
+            What::Kill { .. } => "kill",
+            What::Start { .. } => "start",
+            What::Pause { .. } => "pause",
+            What::Resume { .. } => "resume",
+            What::Upgrade { .. } => "upgrade",
         }
-        self.log.push(entry);
+    }
+
+    /// The nodes it acted on (none for a partition or a heal, which act on links).
+    pub fn nodes(&self) -> &[String] {
+        match self {
+            What::Kill { nodes, .. }
+            | What::Start { nodes }
+            | What::Pause { nodes, .. }
+            | What::Resume { nodes } => nodes,
+            What::Upgrade { node, .. } => std::slice::from_ref(node),
+            What::Partition { .. } | What::Heal => &[],
+        }
+    }
+
+    /// The lasting fault this operation begins, if it begins one.
+    pub fn begins(&self) -> Option<Lasting> {
+        match self {
+            What::Partition { .. } => Some(Lasting::Partition),
+            What::Kill { .. } => Some(Lasting::Kill),
+            What::Pause { .. } => Some(Lasting::Pause),
+            _ => None,
+        }
+    }
+
+    /// The lasting fault this operation ends, if it ends one: all of its kind
+    /// (a heal heals the whole network, a start starts every dead node).
+    pub fn ends(&self) -> Option<Lasting> {
+        match self {
+            What::Heal => Some(Lasting::Partition),
+            What::Start { .. } => Some(Lasting::Kill),
+            What::Resume { .. } => Some(Lasting::Pause),
+            _ => None,
+        }
+    }
+}
+
+/// A stretch of time a fault lasted, from the operation that began it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span<'a> {
+    pub event: &'a Event,
+    /// When it ended, in ns: the operation that ended it, or `end` (the end of the
+    /// run) if none did; its own moment for an operation that lasts no time (an
+    /// upgrade).
+    pub end: u64,
+}
+
+/// The faults of a time-ordered fault list as spans: each beginning until the
+/// next end of its kind, or the end of the run (`end`, ns); each other operation
+/// that is not an end, an instant.
+pub fn spans(log: &[Event], end: u64) -> Vec<Span<'_>> {
+    let mut out: Vec<Span> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for e in log {
+        if let Some(kind) = e.what.ends() {
+            open.retain(|&i| {
+                if out[i].event.what.begins() == Some(kind) {
+                    out[i].end = e.at;
+                    false
+                } else {
+                    true
+                }
+            });
+            continue;
+        }
+        let lasts = e.what.begins().is_some();
+        if lasts {
+            open.push(out.len());
+        }
+        out.push(Span {
+            event: e,
+            end: if lasts { end.max(e.at) } else { e.at },
+        });
+    }
+    out
+}
+
+impl Serialize for Event {
+    /// Maelstrom's keys, in the order a `serde_json::Map` keeps them (sorted), so
+    /// the JSON reads the same whichever way it is written.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let time = self.at as f64 / 1e9;
+        let f = self.what.f();
+        match &self.what {
+            What::Partition { spec, grudge } => {
+                m.serialize_entry("f", f)?;
+                m.serialize_entry("grudge", grudge)?;
+                m.serialize_entry("time", &time)?;
+                m.serialize_entry("value", spec.name())?;
+            }
+            What::Heal => {
+                m.serialize_entry("f", f)?;
+                m.serialize_entry("time", &time)?;
+            }
+            What::Kill { nodes, targets } | What::Pause { nodes, targets } => {
+                m.serialize_entry("f", f)?;
+                m.serialize_entry("targets", targets.name())?;
+                m.serialize_entry("time", &time)?;
+                m.serialize_entry("value", nodes)?;
+            }
+            What::Start { nodes } | What::Resume { nodes } => {
+                m.serialize_entry("f", f)?;
+                m.serialize_entry("time", &time)?;
+                m.serialize_entry("value", nodes)?;
+            }
+            What::Upgrade {
+                node,
+                how,
+                state_carried,
+                fresh_because,
+                error,
+            } => {
+                if let Some(e) = error {
+                    m.serialize_entry("error", e)?;
+                }
+                m.serialize_entry("f", f)?;
+                if let Some(why) = fresh_because {
+                    m.serialize_entry("fresh-because", why)?;
+                }
+                m.serialize_entry("how", how)?;
+                m.serialize_entry("state-carried", state_carried)?;
+                m.serialize_entry("time", &time)?;
+                m.serialize_entry("value", &[node])?;
+            }
+        }
+        m.end()
     }
 }
 
@@ -450,6 +644,7 @@ fn ring_stochastic(n: usize, rng: &mut Rng) -> Grudge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn hears(g: &Grudge, dest: usize, src: usize) -> bool {
         !g[dest].contains(&src)
@@ -571,12 +766,19 @@ mod tests {
         let (a, _) = nem.step(Stream::Process, 6, &mut rng);
         assert_eq!(a, Action::Start(killed.clone()));
         assert!((0..5).all(|i| nem.state(i) == NodeState::Up));
-        let log: Vec<&str> = nem.log.iter().map(|e| e["f"].as_str().unwrap()).collect();
+        let log: Vec<&str> = nem.log.iter().map(|e| e.what.f()).collect();
         assert_eq!(log, ["kill", "start"]);
-        assert_eq!(nem.log[0]["targets"], "majority");
+        assert!(matches!(
+            nem.log[0].what,
+            What::Kill {
+                targets: Targets::Majority,
+                ..
+            }
+        ));
         let named: Vec<String> = killed.iter().map(|i| format!("n{i}")).collect();
-        assert_eq!(nem.log[0]["value"], json!(named));
-        assert_eq!(nem.log[1]["value"], json!(named));
+        assert_eq!(nem.log[0].what.nodes(), named);
+        assert_eq!(nem.log[1].what.nodes(), named);
+        assert_eq!((nem.log[0].at, nem.log[1].at), (5, 6));
     }
 
     #[test]
@@ -631,6 +833,132 @@ mod tests {
         );
         assert_eq!(nem.restore(3, false), Action::Resume(vec![0]));
         assert_eq!(nem.restore(4, true), Action::Start(vec![1]));
+    }
+
+    fn event(at: u64, what: What) -> Event {
+        Event { at, what }
+    }
+
+    fn nodes(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn events_serialise_as_maelstroms_operations() {
+        let partition = event(
+            1_500_000_000,
+            What::Partition {
+                spec: Spec::Majority,
+                grudge: [("n0".to_string(), nodes(&["n1"]))].into(),
+            },
+        );
+        assert_eq!(
+            serde_json::to_value(&partition).unwrap(),
+            json!({"time": 1.5, "f": "start-partition", "value": "majority", "grudge": {"n0": ["n1"]}})
+        );
+        let heal = serde_json::to_value(event(2_000_000_000, What::Heal)).unwrap();
+        assert_eq!(heal, json!({"time": 2.0, "f": "stop-partition"}));
+        let kill = What::Kill {
+            nodes: nodes(&["n1", "n2"]),
+            targets: Targets::Minority,
+        };
+        assert_eq!(
+            serde_json::to_value(event(3, kill)).unwrap(),
+            json!({"time": 3e-9, "f": "kill", "value": ["n1", "n2"], "targets": "minority"})
+        );
+        let start = What::Start { nodes: vec![] };
+        assert_eq!(
+            serde_json::to_value(event(0, start)).unwrap(),
+            json!({"time": 0.0, "f": "start", "value": []})
+        );
+        let upgrade = What::Upgrade {
+            node: "n3".into(),
+            how: How::Started,
+            state_carried: false,
+            fresh_because: Some("it was down at its turn".into()),
+            error: None,
+        };
+        let text = serde_json::to_string(&event(4_000_000_000, upgrade)).unwrap();
+        // Keys sorted, as serde_json's own maps write them.
+        assert_eq!(
+            text,
+            r#"{"f":"upgrade","fresh-because":"it was down at its turn","how":"started","state-carried":false,"time":4.0,"value":["n3"]}"#
+        );
+    }
+
+    #[test]
+    fn spans_pair_each_beginning_with_the_next_end_of_its_kind() {
+        let log = vec![
+            event(
+                1_000,
+                What::Partition {
+                    spec: Spec::One,
+                    grudge: BTreeMap::new(),
+                },
+            ),
+            event(
+                2_000,
+                What::Kill {
+                    nodes: nodes(&["n2"]),
+                    targets: Targets::One,
+                },
+            ),
+            event(
+                2_500,
+                What::Pause {
+                    nodes: nodes(&["n1"]),
+                    targets: Targets::One,
+                },
+            ),
+            // A heal ends the partition, not the kill or the pause.
+            event(3_000, What::Heal),
+            event(
+                4_000,
+                What::Kill {
+                    nodes: nodes(&["n0"]),
+                    targets: Targets::One,
+                },
+            ),
+            // A start ends every kill before it.
+            event(
+                5_000,
+                What::Start {
+                    nodes: nodes(&["n0", "n2"]),
+                },
+            ),
+            event(
+                6_000,
+                What::Upgrade {
+                    node: "n1".into(),
+                    how: How::Live,
+                    state_carried: true,
+                    fresh_because: None,
+                    error: None,
+                },
+            ),
+        ];
+        let spans: Vec<(&str, u64, u64)> = spans(&log, 9_000)
+            .iter()
+            .map(|s| (s.event.what.f(), s.event.at, s.end))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                ("start-partition", 1_000, 3_000),
+                ("kill", 2_000, 5_000),
+                // Never resumed: lasts to the end of the run.
+                ("pause", 2_500, 9_000),
+                ("kill", 4_000, 5_000),
+                // Of no pair: an instant.
+                ("upgrade", 6_000, 6_000),
+            ]
+        );
+        // An end with nothing open ends nothing, and is no span itself.
+        assert!(spans_of(&[event(1, What::Heal)]).is_empty());
+    }
+
+    fn spans_of(log: &[Event]) -> Vec<Span<'_>> {
+        spans(log, 10)
     }
 
     // The faults as a run carries them out, through the whole harness, with an
@@ -712,7 +1040,7 @@ mod tests {
             forgetful
                 .problems
                 .iter()
-                .any(|p| p.contains("was generated") && p.contains(" times: by ")),
+                .any(|p| p.text.contains("was generated") && p.text.contains(" times: by ")),
             "{:?}",
             forgetful.problems
         );
@@ -725,7 +1053,7 @@ mod tests {
         let log = seeded.nemesis.unwrap();
         let starts = log
             .iter()
-            .filter(|e| e["f"] == "start" && e["value"] != json!([]));
+            .filter(|e| matches!(e.what, What::Start { .. }) && !e.what.nodes().is_empty());
         assert!(starts.count() >= 3, "{log:?}");
     }
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::history::History;
 use crate::journal::Journal;
+use crate::problem::Problem;
 use crate::upgrade::Upgrades;
 use crate::workload;
 
@@ -27,7 +28,7 @@ pub struct Record {
     pub net: crate::net::NetStats,
     pub stats: Value,
     pub stats_valid: bool,
-    pub nemesis: Vec<Value>,
+    pub nemesis: Vec<crate::nemesis::Event>,
     /// What the rolling upgrade did, if the run had one.
     pub upgrades: Option<Upgrades>,
     pub crashes: Vec<CrashRecord>,
@@ -35,7 +36,7 @@ pub struct Record {
     /// Whether time was the real clock.
     pub real_time: bool,
     /// Failures of the run itself (a node that never answered init...): invalid.
-    pub failures: Vec<String>,
+    pub failures: Vec<Problem>,
     pub warnings: Vec<String>,
     pub end_ns: u64,
     pub events: u64,

@@ -15,7 +15,6 @@ use std::sync::Mutex;
 
 use crate::config::{TestArgs, MAX_SEEDS};
 use crate::outcome::Outcome;
-use crate::report::page::verdict;
 use crate::{MakeNodes, Sim};
 
 /// Which seeds a sweep runs.
@@ -137,17 +136,10 @@ impl SeedResult {
         put("servers msgs-per-op", o.net.servers.msgs_per_op);
         put("all msgs-per-op", o.net.all.msgs_per_op);
         put("ok-fraction", Some(o.availability.ok_fraction));
-        let mut lat: Vec<u64> = crate::report::data::operations(&o.history)
-            .0
-            .iter()
-            .filter(|op| op[2] == 0 && op[5] == 0)
-            .map(|op| op[1])
-            .collect();
-        lat.sort_unstable();
-        let ms = |q: f64| crate::stats::quantile(&lat, q).map(|v| v as f64 / 1e3);
-        put("latency median ms", ms(0.5));
-        put("latency p99 ms", ms(0.99));
-        put("latency max ms", ms(1.0));
+        let lat = o.latency.as_ref();
+        put("latency median ms", lat.map(|l| l.median_ms));
+        put("latency p99 ms", lat.map(|l| l.p99_ms));
+        put("latency max ms", lat.map(|l| l.max_ms));
         if let Some(q) = o.workload.figures.get("stable-latencies") {
             put(
                 "stable latency median ms",
@@ -157,9 +149,9 @@ impl SeedResult {
         }
         SeedResult {
             seed: o.seed,
-            valid: verdict(o.valid).0.into(),
+            valid: o.valid.to_string(),
             command: o.command.clone(),
-            problem: o.problems.first().cloned(),
+            problem: o.problems.first().map(|p| p.text.clone()),
             store: None,
             figures: f,
         }
@@ -337,7 +329,7 @@ pub fn run(
     let mut runs = results.into_inner().unwrap_or_else(|p| p.into_inner());
     runs.sort_by_key(|r| r.seed);
     // Runs ended in parallel, each rewriting the index: once more, with all of them.
-    let _ = crate::store::write_index(&args.store);
+    let _ = crate::report::index::write_index(&args.store);
     Ok(Summary {
         workload: args.workload.to_string(),
         sweeps: vec![sweep],

@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::journal::Journal;
 use crate::nemesis::{Action, Nemesis, NodeState, Stream};
 use crate::net::{Addr, Message, Net};
+use crate::problem::Problem;
 use crate::record::{CrashRecord, Record};
 use crate::rng::Rng;
 use crate::sched::Queue;
@@ -115,7 +116,7 @@ pub struct Run<'a> {
     op_waiting: bool,
     /// Final operations scheduled but not yet invoked: the run is not done before.
     finals_due: usize,
-    failures: Vec<String>,
+    failures: Vec<Problem>,
     crashes: Vec<CrashRecord>,
     crash_count: u64,
     faults: Vec<String>,
@@ -228,14 +229,14 @@ impl<'a> Run<'a> {
             .take(3)
             .map(|((s, d), n)| format!("{s} -> {d} ({n} queued)"))
             .collect();
-        self.failures.push(format!(
+        self.failures.push(Problem::from(format!(
             "livelock: virtual time stopped at {} after {LIVELOCK_EVENTS} events at that one instant \
              (nodes answering messages with messages at --latency 0, or re-arming 0 ms timers, never \
              let time advance); still queued at that instant: {}{}",
             workload::secs(self.now),
             if pairs.is_empty() { "no messages".to_string() } else { pairs.join(", ") },
             if timers > 0 { format!(", {timers} timer firings") } else { String::new() },
-        ));
+        )).at(self.now));
         self.phase = Phase::Done;
     }
 
@@ -275,8 +276,10 @@ impl<'a> Run<'a> {
             bail!("the test could not start: {}", why.join("; "));
         }
         // A node process that died is a crash, which fails a Maelstrom test.
-        self.failures.append(&mut self.faults);
-        self.failures.extend(self.backend.shutdown());
+        self.failures
+            .extend(self.faults.drain(..).map(Problem::from));
+        self.failures
+            .extend(self.backend.shutdown().into_iter().map(Problem::from));
         let mut warnings = Vec::new();
         if self.progress_shown {
             eprintln!();
@@ -400,12 +403,12 @@ impl<'a> Run<'a> {
             Event::Upgrade => self.upgrade_turn()?,
             Event::RestartTimeout { client } => {
                 if let Some((node, started)) = self.restarts.remove(&client) {
-                    self.failures.push(format!(
+                    self.failures.push(Problem::from(format!(
                         "{} did not answer init within {} s after the nemesis started it again at {:.3} s",
                         self.cfg.nodes[node],
                         INIT_TIMEOUT_NS / 1_000_000_000,
                         started as f64 / 1e9
-                    ));
+                    )).at(started).node(&self.cfg.nodes[node]));
                 }
             }
             Event::SetupTimeout(phase) => {
@@ -421,11 +424,11 @@ impl<'a> Run<'a> {
                         .filter(|c| c.reply.is_none())
                         .map(|c| self.cfg.nodes[c.node].as_str())
                         .collect();
-                    self.failures.push(format!(
+                    self.failures.push(Problem::from(format!(
                         "{} did not answer {what} within {} s; the test could not start",
                         silent.join(", "),
                         INIT_TIMEOUT_NS / 1_000_000_000
-                    ));
+                    )));
                     self.phase = Phase::Done;
                 }
             }
@@ -589,11 +592,11 @@ impl<'a> Run<'a> {
                 if let Some((node, started)) = self.restarts.remove(&c) {
                     let reply: Value = serde_json::from_str(&msg.body).unwrap_or(Value::Null);
                     if reply["type"] != "init_ok" || reply["in_reply_to"] != 1 {
-                        self.failures.push(format!(
+                        self.failures.push(Problem::from(format!(
                             "{} answered the init after its restart at {:.3} s with {reply} instead of an init_ok (with in_reply_to 1)",
                             self.cfg.nodes[node],
                             started as f64 / 1e9
-                        ));
+                        )).at(started).node(&self.cfg.nodes[node]));
                     }
                 } else if let Some(call) = self.setup.iter_mut().find(|s| s.client == c) {
                     if call.reply.is_none() {
@@ -733,10 +736,10 @@ impl<'a> Run<'a> {
         for c in &self.setup {
             let reply = c.reply.as_ref().unwrap_or(&Value::Null);
             if reply["type"] != json!(c.expect) || reply["in_reply_to"] != json!(1) {
-                self.failures.push(format!(
+                self.failures.push(Problem::from(format!(
                     "{} answered with {reply} instead of a {} (with in_reply_to 1); the test could not start",
                     self.cfg.nodes[c.node], c.expect
-                ));
+                )).node(&self.cfg.nodes[c.node]));
             }
         }
         if !self.failures.is_empty() {

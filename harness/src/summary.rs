@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::nemesis::{Event, Lasting, What};
 use crate::net::NetCounts;
 use crate::outcome::Outcome;
 use crate::upgrade::{How, NodeUpgrade, Upgrades};
@@ -35,33 +36,34 @@ fn per_op(kind: &str, k: &NetCounts) -> String {
 const MAX_FAULTS: usize = 40;
 
 /// One nemesis operation: when, what, and whom.
-fn fault_line(e: &serde_json::Value, time_limit: f64) -> String {
-    let time = e["time"].as_f64().unwrap_or(0.0);
-    let f = e["f"].as_str().unwrap_or("?");
-    let whom = match &e["value"] {
-        serde_json::Value::Array(nodes) if nodes.is_empty() => "nobody".to_string(),
-        serde_json::Value::Array(nodes) => nodes
-            .iter()
-            .map(|n| n.as_str().unwrap_or("?"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        serde_json::Value::String(shape) => shape.clone(),
-        _ => String::new(),
+fn fault_line(e: &Event, time_limit: f64) -> String {
+    let time = e.at as f64 / 1e9;
+    let f = e.what.f();
+    let whom = match &e.what {
+        What::Partition { spec, .. } => spec.name().to_string(),
+        What::Heal => String::new(),
+        w if w.nodes().is_empty() => "nobody".to_string(),
+        w => w.nodes().join(" "),
     };
     let mut line = format!("{time:>8.3} s  {f} {whom}");
-    if let Some(t) = e["targets"].as_str() {
-        let _ = write!(line, " ({t})");
-    }
-    if let Some(how) = e["how"].as_str() {
-        let carried = if e["state-carried"] == true {
-            "state carried"
-        } else {
-            "state not carried"
-        };
-        let _ = write!(line, " ({how}, {carried})");
+    match &e.what {
+        What::Kill { targets, .. } | What::Pause { targets, .. } => {
+            let _ = write!(line, " ({})", targets.name());
+        }
+        What::Upgrade {
+            how, state_carried, ..
+        } => {
+            let carried = if *state_carried {
+                "state carried"
+            } else {
+                "state not carried"
+            };
+            let _ = write!(line, " ({}, {carried})", how.name());
+        }
+        _ => {}
     }
     let mut line = line.trim_end().to_string();
-    if f == "stop-partition" && time >= time_limit {
+    if e.what == What::Heal && time >= time_limit {
         line.push_str(" (the heal before the final reads)");
     }
     line
@@ -159,17 +161,20 @@ pub fn text(o: &Outcome) -> String {
     }
     if let Some(nemesis) = o.nemesis.as_ref().filter(|_| o.about.had_nemesis) {
         // Kills and pauses that found nobody to hit do not count.
-        let faults = |f: &str| {
+        let faults = |kind: Lasting| {
             nemesis
                 .iter()
-                .filter(|e| e["f"] == f && e["value"] != serde_json::json!([]))
+                .filter(|e| {
+                    e.what.begins() == Some(kind)
+                        && (kind == Lasting::Partition || !e.what.nodes().is_empty())
+                })
                 .count() as u64
         };
         say!(
             "  nemesis  {}, {}, {} (who was cut off from whom: in the JSON):",
-            count(faults("start-partition"), "partition"),
-            count(faults("kill"), "kill"),
-            count(faults("pause"), "pause")
+            count(faults(Lasting::Partition), "partition"),
+            count(faults(Lasting::Kill), "kill"),
+            count(faults(Lasting::Pause), "pause")
         );
         for e in nemesis.iter().take(MAX_FAULTS) {
             say!("    {}", fault_line(e, o.sim.time_limit));
@@ -222,15 +227,10 @@ pub fn text(o: &Outcome) -> String {
     say!("  logs     {}/", o.wall.logs.display());
     match o.valid {
         Valid::True => {
-            say!("VALID (seed {})", o.seed);
+            say!("{:#} (seed {})", o.valid, o.seed);
         }
         v => {
-            let word = if v == Valid::Unknown {
-                "UNKNOWN"
-            } else {
-                "INVALID"
-            };
-            say!("{word} (seed {}):", o.seed);
+            say!("{v:#} (seed {}):", o.seed);
             for p in &o.problems {
                 say!("  - {p}");
             }
@@ -247,7 +247,6 @@ pub fn text(o: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn counts_are_singular_for_one() {
@@ -258,12 +257,55 @@ mod tests {
 
     #[test]
     fn the_last_heal_is_named_as_such() {
-        let heal = json!({"time": 20.0, "f": "stop-partition", "value": null});
+        let heal = Event {
+            at: 20_000_000_000,
+            what: What::Heal,
+        };
         assert_eq!(
             fault_line(&heal, 20.0),
             "  20.000 s  stop-partition (the heal before the final reads)"
         );
-        let mid = json!({"time": 8.5, "f": "stop-partition", "value": null});
+        let mid = Event {
+            at: 8_500_000_000,
+            what: What::Heal,
+        };
         assert_eq!(fault_line(&mid, 20.0), "   8.500 s  stop-partition");
+    }
+
+    #[test]
+    fn fault_lines_name_whom_and_how() {
+        use crate::nemesis::{Spec, Targets};
+        let line = |what| {
+            fault_line(
+                &Event {
+                    at: 1_250_000_000,
+                    what,
+                },
+                20.0,
+            )
+        };
+        let partition = What::Partition {
+            spec: Spec::Majority,
+            grudge: Default::default(),
+        };
+        assert_eq!(line(partition), "   1.250 s  start-partition majority");
+        let kill = What::Kill {
+            nodes: vec!["n1".into(), "n2".into()],
+            targets: Targets::Minority,
+        };
+        assert_eq!(line(kill), "   1.250 s  kill n1 n2 (minority)");
+        let start = What::Start { nodes: vec![] };
+        assert_eq!(line(start), "   1.250 s  start nobody");
+        let upgrade = What::Upgrade {
+            node: "n3".into(),
+            how: How::Resumed,
+            state_carried: false,
+            fresh_because: None,
+            error: None,
+        };
+        assert_eq!(
+            line(upgrade),
+            "   1.250 s  upgrade n3 (resumed, state not carried)"
+        );
     }
 }

@@ -12,9 +12,10 @@
 
 use anyhow::{bail, Result};
 use serde::Serialize;
-use serde_json::{json, Value};
 
+use crate::nemesis::{Event, What};
 use crate::node::UpgradeInfo;
+use crate::outcome::Problem;
 use crate::rng::Rng;
 
 /// The most time between two nodes' turns.
@@ -67,6 +68,19 @@ pub enum How {
     Pending,
 }
 
+impl How {
+    /// Its name in the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            How::Live => "live",
+            How::Resumed => "resumed",
+            How::Started => "started",
+            How::Failed => "failed",
+            How::Pending => "pending",
+        }
+    }
+}
+
 /// One node's upgrade, as the summary and the JSON tell it.
 #[derive(Serialize, Clone, Debug, PartialEq)]
 pub struct NodeUpgrade {
@@ -96,6 +110,12 @@ pub struct NodeUpgrade {
     /// Why the node refused to switch, in one line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `turn` and `switched` in ns, exact, for the fault list and the problems
+    /// (the seconds above are for the JSON).
+    #[serde(skip)]
+    pub(crate) turn_ns: u64,
+    #[serde(skip)]
+    pub(crate) switched_ns: Option<u64>,
 }
 
 /// What a run's roll did: the `upgrade` part of the JSON.
@@ -121,7 +141,7 @@ impl Upgrades {
 
     /// The nodes that refused to switch, in sentences for the run's problems: the
     /// new version could not take over, which is what the roll tests.
-    pub fn problems(&self) -> Vec<String> {
+    pub fn problems(&self) -> Vec<Problem> {
         self.nodes
             .iter()
             .filter_map(|u| {
@@ -132,35 +152,30 @@ impl Upgrades {
                     }
                     _ => "to the end".to_string(),
                 };
-                Some(format!(
+                let text = format!(
                     "{} could not switch to {} at its turn at {:.3} s and kept running the old version {after}: {why}",
                     u.node, self.to, u.turn
-                ))
+                );
+                Some(Problem::new(text).at(u.turn_ns).node(&u.node))
             })
             .collect()
     }
 
     /// Each switch (or refusal) as an operation of the run's fault list, `f` =
     /// `upgrade`, at the moment it happened.
-    pub fn fault_entries(&self) -> Vec<Value> {
+    pub fn fault_entries(&self) -> Vec<Event> {
         self.nodes
             .iter()
             .filter(|u| u.how != How::Pending)
-            .map(|u| {
-                let mut e = json!({
-                    "time": u.switched.unwrap_or(u.turn),
-                    "f": "upgrade",
-                    "value": [u.node],
-                    "how": u.how,
-                    "state-carried": u.state_carried,
-                });
-                if let Some(why) = &u.fresh_because {
-                    e["fresh-because"] = json!(why);
-                }
-                if let Some(err) = &u.error {
-                    e["error"] = json!(err);
-                }
-                e
+            .map(|u| Event {
+                at: u.switched_ns.unwrap_or(u.turn_ns),
+                what: What::Upgrade {
+                    node: u.node.clone(),
+                    how: u.how,
+                    state_carried: u.state_carried,
+                    fresh_because: u.fresh_because.clone(),
+                    error: u.error.clone(),
+                },
             })
             .collect()
     }
@@ -168,12 +183,11 @@ impl Upgrades {
 
 /// Merges `extra` into the time-ordered operation list `log`, keeping it ordered
 /// (an operation of `log` first at equal times).
-pub fn merge_by_time(log: Vec<Value>, extra: Vec<Value>) -> Vec<Value> {
-    let time = |e: &Value| e["time"].as_f64().unwrap_or(0.0);
+pub fn merge_by_time(log: Vec<Event>, extra: Vec<Event>) -> Vec<Event> {
     let mut out = Vec::with_capacity(log.len() + extra.len());
     let mut extra = extra.into_iter().peekable();
     for e in log {
-        while let Some(x) = extra.next_if(|x| time(x) < time(&e)) {
+        while let Some(x) = extra.next_if(|x| x.at < e.at) {
             out.push(x);
         }
         out.push(e);
@@ -231,6 +245,8 @@ impl Roll {
         self.records[node] = Some(NodeUpgrade {
             node: self.names[node].clone(),
             turn: now as f64 / 1e9,
+            turn_ns: now,
+            switched_ns: None,
             switched: None,
             how: How::Pending,
             from: None,
@@ -270,6 +286,8 @@ impl Roll {
             Ok(info) => {
                 rec.how = how;
                 rec.switched = Some(now as f64 / 1e9);
+                rec.switched_ns = Some(now);
+                rec.switched_ns = Some(now);
                 rec.from = Some(info.from);
                 rec.to = Some(info.to);
                 rec.state_carried = info.state_carried;
@@ -294,6 +312,7 @@ impl Roll {
             };
             rec.how = How::Started;
             rec.switched = Some(now as f64 / 1e9);
+            rec.switched_ns = Some(now);
             rec.state_carried = false;
             rec.fresh_because = Some(why.into());
         }
@@ -420,45 +439,57 @@ mod tests {
         let problems = u.problems();
         assert_eq!(problems.len(), 1);
         assert!(
-            problems[0].contains("could not switch to v2.wasm")
-                && problems[0].contains("restore trapped"),
+            problems[0].text.contains("could not switch to v2.wasm")
+                && problems[0].text.contains("restore trapped"),
             "{problems:?}"
         );
+        assert_eq!(problems[0].at, Some(t3));
+        assert_eq!(problems[0].node, Some(u.nodes[3].node.clone()));
         let faults = u.fault_entries();
         assert_eq!(faults.len(), 4);
-        assert!(faults.iter().all(|f| f["f"] == "upgrade"));
-        assert_eq!(faults[0]["state-carried"], true);
-        assert_eq!(faults[2]["how"], "started");
-        assert_eq!(faults[3]["error"], "restore trapped");
+        // Each at the moment it switched, else at its turn.
+        let ats: Vec<u64> = faults.iter().map(|f| f.at).collect();
+        assert_eq!(ats, [t0, t1 + 5, t2 + 7, t3]);
+        let json = serde_json::to_value(&faults).unwrap();
+        assert!(json.as_array().unwrap().iter().all(|f| f["f"] == "upgrade"));
+        assert_eq!(json[0]["state-carried"], true);
+        assert_eq!(json[2]["how"], "started");
+        assert_eq!(json[3]["error"], "restore trapped");
     }
 
     #[test]
     fn upgrades_merge_into_the_fault_list_in_time_order() {
+        let op = |at: u64, what: What| Event { at, what };
+        let up = |at: u64| {
+            op(
+                at,
+                What::Upgrade {
+                    node: "n1".into(),
+                    how: How::Live,
+                    state_carried: true,
+                    fresh_because: None,
+                    error: None,
+                },
+            )
+        };
         let log = vec![
-            json!({"time": 1.0, "f": "kill"}),
-            json!({"time": 3.0, "f": "start"}),
+            op(1_000, What::Start { nodes: vec![] }),
+            op(3_000, What::Heal),
         ];
-        let extra = vec![
-            json!({"time": 0.5, "f": "upgrade"}),
-            json!({"time": 3.0, "f": "upgrade"}),
-            json!({"time": 9.0, "f": "upgrade"}),
-        ];
-        let fs: Vec<(f64, String)> = merge_by_time(log, extra)
+        let extra = vec![up(500), up(3_000), up(9_000)];
+        let fs: Vec<(u64, &str)> = merge_by_time(log, extra)
             .iter()
-            .map(|e| {
-                (
-                    e["time"].as_f64().unwrap(),
-                    e["f"].as_str().unwrap().to_string(),
-                )
-            })
+            .map(|e| (e.at, e.what.f()))
             .collect();
-        let want = [
-            (0.5, "upgrade"),
-            (1.0, "kill"),
-            (3.0, "start"),
-            (3.0, "upgrade"),
-            (9.0, "upgrade"),
-        ];
-        assert_eq!(fs, want.map(|(t, f)| (t, f.to_string())));
+        assert_eq!(
+            fs,
+            [
+                (500, "upgrade"),
+                (1_000, "start"),
+                (3_000, "stop-partition"),
+                (3_000, "upgrade"),
+                (9_000, "upgrade"),
+            ]
+        );
     }
 }

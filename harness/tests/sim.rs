@@ -126,7 +126,10 @@ fn a_livelock_at_zero_latency_ends_the_run_with_a_reason() {
         .run()
         .unwrap();
     assert_eq!(o.valid, Valid::False);
-    let why = o.problems.join("\n");
+    let why: Vec<String> = o.problems.iter().map(|p| p.to_string()).collect();
+    let why = why.join("\n");
+    // The livelock is about the instant time stopped at.
+    assert!(o.problems.iter().any(|p| p.at.is_some()), "{why}");
     assert!(why.contains("livelock"), "{why}");
     assert!(why.contains("n0 -> n0"), "{why}");
     done(&o);

@@ -164,7 +164,8 @@ fn every_node_switches_once_at_its_turn_and_ids_of_both_versions_are_judged_toge
     );
     // The fault list has the switches, so the report shades them.
     let faults = o.nemesis.as_ref().expect("a fault list");
-    assert_eq!(faults.iter().filter(|e| e["f"] == "upgrade").count(), 5);
+    let switches = faults.iter().filter(|e| e.what.f() == "upgrade").count();
+    assert_eq!(switches, 5);
     let text = o.summary();
     assert!(text.contains("upgrade  to v2, from "), "{text}");
     assert!(
@@ -187,7 +188,7 @@ fn a_switch_that_drops_the_state_is_caught_by_the_checker() {
     let o = run(Switch::Fresh, "", 1);
     assert!(!o.is_valid());
     assert!(
-        o.problems.iter().any(|p| p.contains("was generated")),
+        o.problems.iter().any(|p| p.text.contains("was generated")),
         "{:?}",
         o.problems
     );
@@ -211,7 +212,7 @@ fn a_node_that_cannot_switch_fails_the_run_and_says_why() {
         assert!(
             o.problems
                 .iter()
-                .all(|p| p.contains("could not switch to v2") && p.contains(why)),
+                .all(|p| p.text.contains("could not switch to v2") && p.text.contains(why)),
             "{:?}",
             o.problems
         );

@@ -1,11 +1,12 @@
 //! What the report's page is drawn from, computed here rather than in the page so it
 //! can be tested: the lanes and messages of the Lamport diagram, the diagram's first
 //! window of time, the latency points, the request rate and latency quantiles per
-//! bucket of time, the fault intervals, and the reasons cut into text and links.
+//! bucket of time, the fault intervals, and the reasons with their moments.
 //! Everything goes into the page as compact JSON: arrays, not an object per message,
 //! and times as whole microseconds since the run began.
 
-use serde::Deserialize;
+use serde::ser::{SerializeTuple, Serializer};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -13,8 +14,9 @@ use std::fmt::Write as _;
 
 use crate::history::{History, Kind};
 use crate::journal::{Fate, Journal};
+use crate::nemesis::{self, Event, What};
 use crate::net::Addr;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Problem};
 use crate::stats;
 
 /// Arrows the diagram shows at first: enough to see the pattern, few enough to read.
@@ -138,135 +140,58 @@ pub fn quantile_lines(points: &[(u64, u64)], dt: u64, qs: &[f64]) -> Vec<Vec<(u6
         .collect()
 }
 
-/// A stretch of time a fault lasted.
+/// A stretch of time a fault lasted, as the page shades it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fault {
-    /// When it began and ended (the end of the run if it never ended).
+    /// When it began and ended, µs (the end of the run if it never ended).
     pub start: u64,
     pub end: u64,
     /// What began it: `start-partition`, `kill`, `pause`, ...
-    pub f: String,
+    pub f: &'static str,
     /// Its shape or its nodes, in words.
     pub label: String,
-    /// Every detail the nemesis logged (the grudge), as JSON text.
+    /// Every detail the nemesis logged (the grudge, else the nodes), as JSON text.
     pub detail: String,
 }
 
-/// The operations that begin a fault, and the ones that end it.
-const FAULT_PAIRS: [(&str, &str); 3] = [
-    ("start-partition", "stop-partition"),
-    ("kill", "start"),
-    ("pause", "resume"),
-];
-
-/// The faults of a nemesis log (Maelstrom's operations: `time` in seconds, `f`,
-/// `value`), as intervals: each beginning until the next end of its kind, or the
-/// end of the run; an operation of no known pair is an instant.
-pub fn fault_intervals(log: &[Value], end: u64) -> Vec<Fault> {
-    let mut out: Vec<Fault> = Vec::new();
-    let mut open: Vec<usize> = Vec::new();
-    for op in log {
-        let f = op["f"].as_str().unwrap_or("?");
-        let time = (op["time"].as_f64().unwrap_or(0.0).max(0.0) * 1e6) as u64;
-        let label = match &op["value"] {
-            Value::Null => String::new(),
-            Value::String(s) => s.clone(),
-            Value::Array(a) => a
-                .iter()
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
-                .collect::<Vec<_>>()
-                .join(" "),
-            v => v.to_string(),
-        };
-        if let Some((begin, _)) = FAULT_PAIRS.iter().find(|(_, stop)| *stop == f) {
-            // Ends every open fault of its kind (a heal heals the whole network).
-            open.retain(|&i| {
-                if out[i].f == *begin {
-                    out[i].end = time;
-                    false
-                } else {
-                    true
-                }
-            });
-            continue;
-        }
-        let detail = match op.get("grudge") {
-            Some(g) => g.to_string(),
-            None => op["value"].to_string(),
-        };
-        let is_begin = FAULT_PAIRS.iter().any(|(b, _)| *b == f);
-        if is_begin {
-            open.push(out.len());
-        }
-        out.push(Fault {
-            start: time,
-            end: if is_begin { end.max(time) } else { time },
-            f: f.into(),
-            label,
-            detail,
-        });
-    }
-    out
-}
-
-/// A piece of a reason: text, or a link to a moment (µs, the text that named it).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Piece {
-    Text(String),
-    Moment(u64, String),
-}
-
-/// Cuts a reason into text and the moments it names ("at 12.345 s"), each of
-/// which the page turns into a link to that moment in the diagram and the plots.
-pub fn pieces(reason: &str) -> Vec<Piece> {
-    let mut out = Vec::new();
-    let mut text = String::new();
-    let mut rest = reason;
-    while let Some((before, number, after)) = next_seconds(rest) {
-        text.push_str(before);
-        if !text.is_empty() {
-            out.push(Piece::Text(std::mem::take(&mut text)));
-        }
-        let secs: f64 = number.parse().unwrap_or(0.0);
-        out.push(Piece::Moment(
-            (secs * 1e6).round() as u64,
-            format!("{number} s"),
-        ));
-        rest = after;
-    }
-    text.push_str(rest);
-    if !text.is_empty() {
-        out.push(Piece::Text(text));
-    }
-    out
-}
-
-/// The first `<digits>.<digits> s` (a word on its own) in `s`: what precedes it,
-/// the number, and what follows the `s`.
-fn next_seconds(s: &str) -> Option<(&str, &str, &str)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let starts = b[i].is_ascii_digit()
-            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.'));
-        if starts {
-            let mut j = i;
-            while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
-                j += 1;
+/// The faults of a fault list as the page shades them, `end` being the end of the
+/// run in µs: each beginning until the next end of its kind, each other operation
+/// an instant ([`nemesis::spans`]).
+pub fn fault_intervals(log: &[Event], end: u64) -> Vec<Fault> {
+    nemesis::spans(log, end.saturating_mul(1000))
+        .into_iter()
+        .map(|span| {
+            let what = &span.event.what;
+            let (label, detail) = match what {
+                What::Partition { spec, grudge } => (
+                    spec.name().to_string(),
+                    serde_json::to_string(grudge).unwrap_or_default(),
+                ),
+                What::Heal => (String::new(), "null".to_string()),
+                w => (
+                    w.nodes().join(" "),
+                    serde_json::to_string(w.nodes()).unwrap_or_default(),
+                ),
+            };
+            Fault {
+                start: us(span.event.at),
+                end: us(span.end),
+                f: what.f(),
+                label,
+                detail,
             }
-            let number = &s[i..j];
-            let unit = j + 2 <= b.len() && &b[j..j + 2] == b" s";
-            let word_ends =
-                j + 2 == b.len() || b.get(j + 2).is_some_and(|c| !c.is_ascii_alphanumeric());
-            if unit && word_ends && number.contains('.') && number.parse::<f64>().is_ok() {
-                return Some((&s[..i], number, &s[j + 2..]));
-            }
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-    None
+        })
+        .collect()
+}
+
+/// A reason as the page's data holds it: the sentence, its moment in µs, its node.
+pub fn reason(p: &Problem) -> Value {
+    json!([p.text, p.at.map(us), p.node])
+}
+
+/// The moment the diagram opens on (µs): the first reason's that has one.
+pub fn focus(problems: &[Problem]) -> Option<u64> {
+    problems.iter().find_map(|p| p.at).map(us)
 }
 
 /// Who a lane is.
@@ -375,20 +300,59 @@ fn push_body(out: &mut String, body: &str) {
     out.push_str(&Value::String(cut).to_string());
 }
 
-/// Times and outcome indices of the history's operations: (invocation time,
-/// latency, outcome 0 ok / 1 fail / 2 info, index of f, node, final) per completed
-/// operation, and the names of the f's.
-pub fn operations(h: &History) -> (Vec<[u64; 6]>, Vec<&'static str>) {
+/// One completed operation as the page plots it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operation {
+    /// When it was invoked, and how long it took, µs.
+    pub invoked: u64,
+    pub latency: u64,
+    pub kind: Kind,
+    /// Its f, as an index into the names [`operations`] gives with it.
+    pub f: usize,
+    /// The node its client talked to.
+    pub node: usize,
+    /// Part of the workload's final phase.
+    pub is_final: bool,
+}
+
+impl Operation {
+    /// When it completed, µs.
+    pub fn completed(&self) -> u64 {
+        self.invoked + self.latency
+    }
+
+    /// Its outcome as the page numbers them: 0 ok, 1 fail, 2 info.
+    pub fn outcome(&self) -> usize {
+        match self.kind {
+            Kind::Ok => 0,
+            Kind::Fail => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl Serialize for Operation {
+    /// An array, `[invoked, latency, outcome, f, node, final]`, as compact as the
+    /// page needs.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(6)?;
+        t.serialize_element(&self.invoked)?;
+        t.serialize_element(&self.latency)?;
+        t.serialize_element(&self.outcome())?;
+        t.serialize_element(&self.f)?;
+        t.serialize_element(&self.node)?;
+        t.serialize_element(&(self.is_final as u8))?;
+        t.end()
+    }
+}
+
+/// Every completed operation of the history, and the names of their f's.
+pub fn operations(h: &History) -> (Vec<Operation>, Vec<&'static str>) {
     let mut fs: Vec<&'static str> = Vec::new();
     let mut ops = Vec::new();
     for c in h.completions() {
         let Some(inv) = c.invoke.and_then(|i| h.entries.get(i)) else {
             continue;
-        };
-        let kind = match c.kind {
-            Kind::Ok => 0,
-            Kind::Fail => 1,
-            _ => 2,
         };
         let f = match fs.iter().position(|&f| f == c.f) {
             Some(i) => i,
@@ -397,14 +361,14 @@ pub fn operations(h: &History) -> (Vec<[u64; 6]>, Vec<&'static str>) {
                 fs.len() - 1
             }
         };
-        ops.push([
-            us(inv.time),
-            us(c.time.saturating_sub(inv.time)),
-            kind,
-            f as u64,
-            inv.node as u64,
-            c.is_final as u64,
-        ]);
+        ops.push(Operation {
+            invoked: us(inv.time),
+            latency: us(c.time.saturating_sub(inv.time)),
+            kind: c.kind,
+            f,
+            node: inv.node,
+            is_final: c.is_final,
+        });
     }
     (ops, fs)
 }
@@ -480,39 +444,22 @@ pub fn page_data(o: &Outcome, journal: &Journal, nodes: &[String]) -> String {
     let dt = bucket_width(end, 100_000);
     let completions: Vec<(u64, usize)> = ops
         .iter()
-        .map(|op| (op[0] + op[1], op[2] as usize))
+        .map(|op| (op.completed(), op.outcome()))
         .collect();
-    let points: Vec<(u64, u64)> = ops.iter().map(|op| (op[0], op[1])).collect();
+    let points: Vec<(u64, u64)> = ops.iter().map(|op| (op.invoked, op.latency)).collect();
     let rates = rate(&completions, dt, end);
     let lines = quantile_lines(&points, dt, &LINE_QUANTILES);
     let faults = fault_intervals(o.nemesis.as_deref().unwrap_or(&[]), end);
 
-    let reasons: Vec<Vec<Value>> = o
-        .problems
-        .iter()
-        .map(|p| {
-            pieces(p)
-                .into_iter()
-                .map(|piece| match piece {
-                    Piece::Text(t) => json!(t),
-                    Piece::Moment(t, s) => json!([t, s]),
-                })
-                .collect()
-        })
-        .collect();
-    let focus = pieces(o.problems.first().map(String::as_str).unwrap_or(""))
-        .into_iter()
-        .find_map(|p| match p {
-            Piece::Moment(t, _) => Some(t),
-            Piece::Text(_) => None,
-        });
+    let reasons: Vec<Value> = o.problems.iter().map(reason).collect();
+    let focus = focus(&o.problems);
     let window = first_window(&flights, start, focus, end, FIRST_WINDOW_ARROWS, 1_000);
 
     let head = json!({
         "workload": o.about.workload,
         "node": o.about.node,
         "seed": o.seed,
-        "valid": match o.valid { crate::Valid::True => "valid", crate::Valid::False => "invalid", crate::Valid::Unknown => "unknown" },
+        "valid": o.valid.to_string(),
         "command": o.command,
         "reasons": reasons,
         "warnings": o.warnings,
@@ -573,22 +520,11 @@ pub fn figures(o: &Outcome) -> Vec<[String; 3]> {
             },
         );
     }
-    let mut lat: Vec<u64> = operations(&o.history)
-        .0
-        .iter()
-        .filter(|op| op[2] == 0 && op[5] == 0)
-        .map(|op| op[1])
-        .collect();
-    lat.sort_unstable();
-    if !lat.is_empty() {
-        let q = stats::QUANTILES
+    if let Some(lat) = &o.latency {
+        let q = lat
+            .quantiles()
             .iter()
-            .filter_map(|(name, q)| {
-                Some(format!(
-                    "{name}: {:.1}",
-                    stats::quantile(&lat, *q)? as f64 / 1e3
-                ))
-            })
+            .map(|(name, ms)| format!("{name}: {ms:.1}"))
             .collect::<Vec<_>>()
             .join(", ");
         row("latency", "ok ops (ms)", q);
@@ -706,57 +642,83 @@ mod tests {
     }
 
     #[test]
-    fn fault_intervals_pair_starts_with_stops() {
+    fn fault_intervals_are_the_spans_in_the_pages_units_and_words() {
+        use crate::nemesis::{Spec, Targets};
         let log = vec![
-            json!({"time": 1.0, "f": "start-partition", "value": "majority", "grudge": {"n0": ["n1"]}}),
-            json!({"time": 3.5, "f": "stop-partition"}),
-            json!({"time": 4.0, "f": "kill", "value": ["n2"]}),
-            json!({"time": 5.0, "f": "start-partition", "value": "one"}),
-            json!({"time": 6.0, "f": "start", "value": ["n2"]}),
-            json!({"time": 7.0, "f": "upgrade", "value": "n1"}),
+            Event {
+                at: 1_000_000_000,
+                what: What::Partition {
+                    spec: Spec::Majority,
+                    grudge: [("n0".to_string(), vec!["n1".to_string()])].into(),
+                },
+            },
+            Event {
+                at: 3_500_000_000,
+                what: What::Heal,
+            },
+            Event {
+                at: 4_000_000_000,
+                what: What::Kill {
+                    nodes: vec!["n2".into(), "n3".into()],
+                    targets: Targets::Minority,
+                },
+            },
         ];
         let f = fault_intervals(&log, 9_000_000);
-        assert_eq!(f.len(), 4);
+        assert_eq!(f.len(), 2);
         assert_eq!(
-            (f[0].start, f[0].end, f[0].label.as_str()),
-            (1_000_000, 3_500_000, "majority")
+            (f[0].start, f[0].end, f[0].f, f[0].label.as_str()),
+            (1_000_000, 3_500_000, "start-partition", "majority")
         );
         assert_eq!(f[0].detail, r#"{"n0":["n1"]}"#);
+        // Never restarted: lasts to the end of the run.
         assert_eq!(
-            (f[1].f.as_str(), f[1].start, f[1].end, f[1].label.as_str()),
-            ("kill", 4_000_000, 6_000_000, "n2")
+            (f[1].f, f[1].start, f[1].end, f[1].label.as_str()),
+            ("kill", 4_000_000, 9_000_000, "n2 n3")
         );
-        // Never healed: lasts to the end of the run.
-        assert_eq!((f[2].start, f[2].end), (5_000_000, 9_000_000));
-        // Of no known pair: an instant.
-        assert_eq!((f[3].start, f[3].end), (7_000_000, 7_000_000));
+        assert_eq!(f[1].detail, r#"["n2","n3"]"#);
     }
 
     #[test]
-    fn reasons_link_the_moments_they_name() {
-        let p = pieces(
-            "value 3 was lost: broadcast to n1 at 1.250 s; missing from n2's read at 10.000 s",
+    fn reasons_carry_their_moment_and_the_diagram_opens_on_the_first() {
+        let problems = vec![
+            Problem::new("15 values were lost in all"),
+            Problem::new("value 3 was lost: broadcast to n1 at 1.250 s")
+                .at(1_250_123_456)
+                .node("n1"),
+            Problem::new("another").at(7_000_000_000),
+        ];
+        assert_eq!(focus(&problems), Some(1_250_123));
+        assert_eq!(focus(&problems[..1]), None);
+        assert_eq!(
+            reason(&problems[0]),
+            json!(["15 values were lost in all", null, null])
         );
         assert_eq!(
-            p,
-            vec![
-                Piece::Text("value 3 was lost: broadcast to n1 at ".into()),
-                Piece::Moment(1_250_000, "1.250 s".into()),
-                Piece::Text("; missing from n2's read at ".into()),
-                Piece::Moment(10_000_000, "10.000 s".into()),
-            ]
+            reason(&problems[1]),
+            json!([
+                "value 3 was lost: broadcast to n1 at 1.250 s",
+                1_250_123,
+                "n1"
+            ])
         );
-        // Not a moment: no decimals, another unit, part of a word.
+    }
+
+    #[test]
+    fn operations_are_typed_and_go_to_the_page_as_arrays() {
+        use crate::history::Entry;
+        let mut h = History::default();
+        let inv = h.push(Entry::at(Kind::Invoke, "read", Value::Null, 2_000_000));
+        let mut done = Entry::at(Kind::Ok, "read", json!(1), 2_750_000);
+        done.invoke = Some(inv);
+        done.is_final = true;
+        h.push(done);
+        let (ops, fs) = operations(&h);
+        assert_eq!(fs, ["read"]);
+        assert_eq!(ops[0].completed(), 2_750);
         assert_eq!(
-            pieces("waited 10 s, 2.5 ms, v1.5 s2"),
-            vec![Piece::Text("waited 10 s, 2.5 ms, v1.5 s2".into())]
-        );
-        assert_eq!(
-            pieces("at 0.5 s"),
-            vec![
-                Piece::Text("at ".into()),
-                Piece::Moment(500_000, "0.5 s".into())
-            ]
+            serde_json::to_value(&ops).unwrap(),
+            json!([[2_000, 750, 0, 0, 0, 1]])
         );
     }
 

@@ -6,9 +6,11 @@
 //! every run.
 //!
 //! [`data`] computes what the page shows (tested here); [`page`] puts it into HTML;
-//! the drawing is `report.js`, by hand, so the page needs nothing installed.
+//! the drawing is `report.js`, by hand, so the page needs nothing installed;
+//! [`index`] is the store's page of every run.
 
 pub mod data;
+pub mod index;
 pub mod page;
 
 use anyhow::{Context as _, Result};
@@ -38,6 +40,6 @@ pub fn write_all(o: &Outcome, journal: &Journal, cfg: &Config, root: &Path) -> R
     let html = page::render(o, journal, &cfg.nodes, started);
     let path = dir.join(REPORT);
     std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
-    crate::store::write_entry(dir, &crate::store::Entry::of(o))?;
-    crate::store::write_index(root)
+    index::write_entry(dir, &index::Entry::of(o))?;
+    index::write_index(root)
 }

@@ -1,4 +1,4 @@
-//! The report's HTML: the verdict, its reasons (each moment they name a link into
+//! The report's HTML: the verdict, its reasons (each with a link to its moment in
 //! the plots and the diagram), the replay command and Maelstrom's figures as HTML
 //! that reads without script; then the data for the plots and the diagram, which
 //! `report.js` draws. Style and script are this folder's files, put in whole.
@@ -6,10 +6,10 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use super::data::{self, Piece};
+use super::data;
 use crate::journal::Journal;
-use crate::outcome::Outcome;
-use crate::workload::Valid;
+use crate::outcome::{Outcome, Problem};
+use crate::workload::{secs, Valid};
 
 const STYLE: &str = include_str!("report.css");
 const SCRIPT: &str = include_str!("report.js");
@@ -30,19 +30,39 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// The word and the class a verdict is shown with.
-pub fn verdict(v: Valid) -> (&'static str, &'static str) {
+/// The class a verdict is shown with (its word is its `Display`).
+pub fn verdict_class(v: Valid) -> &'static str {
     match v {
-        Valid::True => ("valid", "ok"),
-        Valid::False => ("invalid", "bad"),
-        Valid::Unknown => ("unknown", "unknown"),
+        Valid::True => "ok",
+        Valid::False => "bad",
+        Valid::Unknown => "unknown",
     }
+}
+
+/// A reason as a list item: its moment first, as a link to that moment in the
+/// diagram and the plots (the page's script follows `a.moment`), then the sentence.
+pub fn reason_html(p: &Problem) -> String {
+    let link = match p.at {
+        Some(ns) => {
+            let t = ns / 1000;
+            let node = p
+                .node
+                .as_deref()
+                .map_or(String::new(), |n| format!(" on {}", esc(n)));
+            format!(
+                "<a class=\"moment\" href=\"#at-{t}\" data-t=\"{t}\" title=\"show this moment{node} in the diagram and the plots\">{}</a> ",
+                secs(ns)
+            )
+        }
+        None => String::new(),
+    };
+    format!("<li>{link}{}</li>", esc(&p.text))
 }
 
 /// The whole page; `started` is when the report began, for the time it took.
 pub fn render(o: &Outcome, journal: &Journal, nodes: &[String], started: Instant) -> String {
     let data = data::page_data(o, journal, nodes);
-    let (word, class) = verdict(o.valid);
+    let (word, class) = (o.valid, verdict_class(o.valid));
     let mut h = String::with_capacity(data.len() + SCRIPT.len() + 16_384);
     macro_rules! put {
         ($($t:tt)*) => {
@@ -58,8 +78,7 @@ pub fn render(o: &Outcome, journal: &Journal, nodes: &[String], started: Instant
         o.seed
     );
     put!(
-        "<header><h1><span class=\"verdict {class}\">{}</span> {} <small>{} {} of {} · {} clients · seed {}</small></h1>",
-        word.to_uppercase(),
+        "<header><h1><span class=\"verdict {class}\">{word:#}</span> {} <small>{} {} of {} · {} clients · seed {}</small></h1>",
         esc(&o.about.workload),
         o.about.node_count,
         if o.about.node_count == 1 { "node" } else { "nodes" },
@@ -70,21 +89,7 @@ pub fn render(o: &Outcome, journal: &Journal, nodes: &[String], started: Instant
     if !o.problems.is_empty() {
         put!("<ol class=\"reasons\">");
         for p in &o.problems {
-            put!("<li>");
-            for piece in data::pieces(p) {
-                match piece {
-                    Piece::Text(t) => {
-                        put!("{}", esc(&t));
-                    }
-                    Piece::Moment(t, s) => {
-                        put!(
-                            "<a class=\"moment\" href=\"#at-{t}\" data-t=\"{t}\" title=\"show this moment in the diagram and the plots\">{}</a>",
-                            esc(&s)
-                        );
-                    }
-                }
-            }
-            put!("</li>");
+            h.push_str(&reason_html(p));
         }
         put!("</ol>");
     }
@@ -146,6 +151,24 @@ mod tests {
         assert_eq!(
             esc(r#"<a href="x">&'"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn a_reason_links_its_moment_and_escapes_its_sentence() {
+        let p = Problem::new("value <3> was lost: broadcast to n1 at 1.250 s")
+            .at(1_250_400_000)
+            .node("n1");
+        assert_eq!(
+            reason_html(&p),
+            "<li><a class=\"moment\" href=\"#at-1250400\" data-t=\"1250400\" \
+             title=\"show this moment on n1 in the diagram and the plots\">1.250 s</a> \
+             value &lt;3&gt; was lost: broadcast to n1 at 1.250 s</li>"
+        );
+        // No moment, no link.
+        assert_eq!(
+            reason_html(&Problem::new("15 values were lost in all")),
+            "<li>15 values were lost in all</li>"
         );
     }
 }

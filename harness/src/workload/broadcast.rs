@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{secs, Context, Op, Options, Valid, Verdict, Workload};
+use super::{secs, Context, Op, Options, Problem, Valid, Verdict, Workload};
 use crate::history::{Entry, History, Kind};
 use crate::options::Topology;
 use crate::rng::Rng;
@@ -313,17 +313,19 @@ fn check(history: &History, ctx: &Context, node_count: usize) -> Verdict {
         }
     }
     if lost.len() > 8 {
-        problems.push(format!("{} values were lost in all", lost.len()));
+        problems.push(Problem::new(format!(
+            "{} values were lost in all",
+            lost.len()
+        )));
     }
 
     let valid = if !lost.is_empty() {
         Valid::False
     } else if stable.is_empty() {
-        problems.push(
+        problems.push(Problem::new(
             "no broadcast value ever became stable: no value was both acknowledged and then seen \
-             by every later read (did any broadcast or read succeed?)"
-                .into(),
-        );
+             by every later read (did any broadcast or read succeed?)",
+        ));
         Valid::Unknown
     } else {
         Valid::True
@@ -398,7 +400,9 @@ fn check(history: &History, ctx: &Context, node_count: usize) -> Verdict {
     }
 }
 
-fn describe_lost(v: u64, el: &Element, final_reads: &[(usize, Seen)], ctx: &Context) -> String {
+/// Why value `v` counts as lost, about the moment it was broadcast (or first
+/// known) and the node it was broadcast to.
+fn describe_lost(v: u64, el: &Element, final_reads: &[(usize, Seen)], ctx: &Context) -> Problem {
     let mut s = format!("value {v} was lost: ");
     if let Some(a) = el.added {
         s += &format!("broadcast to {} at {}", ctx.node(a.node), secs(a.time));
@@ -432,7 +436,11 @@ fn describe_lost(v: u64, el: &Element, final_reads: &[(usize, Seen)], ctx: &Cont
     if !missing.is_empty() {
         s += &format!("; the final reads of {} lack it", missing.join(", "));
     }
-    s
+    let first = [el.added, el.known, el.last_present, el.last_absent];
+    let mut p = Problem::new(s);
+    p.at = first.iter().flatten().map(|a| a.time).next();
+    p.node = el.added.map(|a| ctx.node(a.node).to_string());
+    p
 }
 
 /// Maelstrom's quantile map of `values` (in any order), by the shared formula.
@@ -524,11 +532,13 @@ mod tests {
         assert_eq!(r["never-read"], json!([2]));
         assert_eq!(r["duplicated"], json!({"1": 2}));
         assert!(
-            v.problems[0].starts_with("value 0 was lost"),
+            v.problems[0].text.starts_with("value 0 was lost"),
             "{:?}",
             v.problems
         );
-        assert!(v.problems[0].contains("missing from n1's read at 10.000 s"));
+        assert!(v.problems[0]
+            .text
+            .contains("missing from n1's read at 10.000 s"));
     }
 
     #[test]

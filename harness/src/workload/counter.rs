@@ -7,7 +7,7 @@
 use anyhow::Result;
 use serde_json::{json, Map, Value};
 
-use super::{secs, Context, Op, Valid, Verdict, Workload};
+use super::{secs, Context, Op, Problem, Valid, Verdict, Workload};
 use crate::history::{History, Kind};
 use crate::rng::Rng;
 
@@ -88,14 +88,15 @@ impl Workload for Counter {
                     json!({"node": ctx.node(r.node), "time": r.time as f64 / 1e9, "value": v}),
                 );
                 if problems.len() < 5 {
-                    problems.push(format!(
+                    let text = format!(
                         "{}'s final read at {} returned {v}, but the counter can only be {} \
                          (acknowledged adds sum to {definite}; {} adds are indeterminate)",
                         ctx.node(r.node),
                         secs(r.time),
                         describe(&acceptable),
                         possible.len()
-                    ));
+                    );
+                    problems.push(Problem::new(text).at(r.time).node(ctx.node(r.node)));
                 }
             }
         }

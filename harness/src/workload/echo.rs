@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::{json, Map, Value};
 
-use super::{secs, Context, Op, Valid, Verdict, Workload};
+use super::{secs, Context, Op, Problem, Valid, Verdict, Workload};
 use crate::history::{History, Kind};
 use crate::rng::Rng;
 
@@ -62,12 +62,13 @@ impl Workload for Echo {
                         c.error.clone().unwrap_or(Value::Null)
                     )
                 };
-                problems.push(format!(
+                let text = format!(
                     "{} answered the echo {} sent at {} with {got}",
                     ctx.node(inv.node),
                     inv.value,
                     secs(inv.time)
-                ));
+                );
+                problems.push(Problem::new(text).at(inv.time).node(ctx.node(inv.node)));
             }
             errors.push(json!({"expected": inv.value, "received": received, "node": ctx.node(inv.node), "time": inv.time as f64 / 1e9}));
         }
@@ -76,7 +77,10 @@ impl Workload for Echo {
         let shown: Vec<Value> = errors.iter().take(10).cloned().collect();
         result.insert("errors".into(), json!(shown));
         if errors.len() > problems.len() {
-            problems.push(format!("{} echoes went wrong in all", errors.len()));
+            problems.push(Problem::new(format!(
+                "{} echoes went wrong in all",
+                errors.len()
+            )));
         }
         Verdict {
             valid: Valid::from_bool(errors.is_empty()),

@@ -18,7 +18,7 @@ use anyhow::Result;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 
-use super::{secs, Context, Op, Valid, Verdict, Workload};
+use super::{secs, Context, Op, Problem, Valid, Verdict, Workload};
 use crate::history::{History, Kind};
 use crate::rng::Rng;
 
@@ -231,23 +231,25 @@ fn check(history: &History, ctx: &Context) -> Verdict {
                         .last_absent
                         .and_then(|(i, _)| e.get(i))
                         .map_or(0, |i| i.node);
-                    problems.push(format!(
+                    let text = format!(
                         "element {x} was lost: known to be in the set at {}, yet the read through {} begun at {} missed it and no read begun since returned it",
                         secs(known_at),
                         ctx.node(missed_by),
                         secs(missed_at)
-                    ));
+                    );
+                    problems.push(Problem::new(text).at(known_at).node(ctx.node(missed_by)));
                 }
             }
             Outcome::NeverRead => by.entry("never-read").or_default().push(*x),
         }
     }
     for (v, (node, t)) in unexpected.iter().take(5) {
-        problems.push(format!(
+        let text = format!(
             "a read through {} at {} returned {v}, which no client tried to add",
             ctx.node(*node),
             secs(*t)
-        ));
+        );
+        problems.push(Problem::new(text).at(*t).node(ctx.node(*node)));
     }
     stale.sort_unstable_by(|a, b| b.cmp(a));
     let count = |k: &str| by.get(k).map_or(0, Vec::len);
@@ -260,7 +262,9 @@ fn check(history: &History, ctx: &Context) -> Verdict {
         Valid::True
     };
     if valid == Valid::Unknown {
-        problems.push("no element was ever stably in the set: nothing to judge".into());
+        problems.push(Problem::new(
+            "no element was ever stably in the set: nothing to judge",
+        ));
     }
     let mut result = Map::new();
     result.insert("attempt-count".into(), json!(elements.len()));
@@ -387,7 +391,7 @@ mod tests {
         assert_eq!(v.valid, Valid::False);
         assert_eq!(v.result["lost"], json!([1]));
         assert!(
-            v.problems[0].starts_with("element 1 was lost"),
+            v.problems[0].text.starts_with("element 1 was lost"),
             "{:?}",
             v.problems
         );

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::history::{Entry, History};
 use crate::options::{Model, Topology, Workload as Name};
+pub use crate::problem::Problem;
 use crate::rng::Rng;
 
 /// An operation the generator asks a client to perform.
@@ -77,6 +78,22 @@ impl Valid {
     }
 }
 
+impl std::fmt::Display for Valid {
+    /// The verdict in a word, as the summary, the report and the store's index say
+    /// it: `valid`, `invalid` or `unknown` (`{:#}`: shouted, `VALID`, for headlines).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let word = match (self, f.alternate()) {
+            (Valid::True, false) => "valid",
+            (Valid::False, false) => "invalid",
+            (Valid::Unknown, false) => "unknown",
+            (Valid::True, true) => "VALID",
+            (Valid::False, true) => "INVALID",
+            (Valid::Unknown, true) => "UNKNOWN",
+        };
+        f.write_str(word)
+    }
+}
+
 impl serde::Serialize for Valid {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -108,8 +125,8 @@ pub struct Verdict {
     pub valid: Valid,
     /// The checker's figures, Maelstrom's keys (without "valid", added by the caller).
     pub result: Map<String, Value>,
-    /// What went wrong, in sentences a user can act on.
-    pub problems: Vec<String>,
+    /// What went wrong, in sentences a user can act on, each with its moment.
+    pub problems: Vec<Problem>,
     /// One-line figures for the summary.
     pub summary: Vec<String>,
 }
@@ -191,4 +208,19 @@ pub fn new(name: Name, options: &Options) -> Result<Box<dyn Workload>> {
 /// Seconds, for messages.
 pub fn secs(ns: u64) -> String {
     format!("{:.3} s", ns as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_in_words_and_shouted() {
+        let words = [Valid::True, Valid::False, Valid::Unknown].map(|v| format!("{v} {v:#}"));
+        assert_eq!(words, ["valid VALID", "invalid INVALID", "unknown UNKNOWN"]);
+        assert_eq!(
+            Valid::True.merge(Valid::Unknown).merge(Valid::False),
+            Valid::False
+        );
+    }
 }

@@ -4,11 +4,14 @@ use anyhow::Result;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-use super::{secs, Context, Op, Valid, Verdict, Workload};
+use super::{secs, Context, Op, Problem, Valid, Verdict, Workload};
 use crate::history::{History, Kind};
 use crate::rng::Rng;
 
 pub struct UniqueIds;
+
+/// How often an id was generated, and the first few (node, time) it was seen at.
+type Sightings = (u64, Vec<(usize, u64)>);
 
 pub fn new(_: &super::Options) -> Result<Box<dyn Workload>> {
     Ok(Box::new(UniqueIds))
@@ -39,8 +42,8 @@ impl Workload for UniqueIds {
 
     fn check(&self, history: &History, ctx: &Context) -> Verdict {
         let attempted = history.invocations().filter(|e| e.f == "generate").count();
-        // Canonical JSON text of each id -> (count, where it was seen).
-        let mut seen: BTreeMap<String, (u64, Vec<String>)> = BTreeMap::new();
+        // Canonical JSON text of each id -> how often, and where it was seen.
+        let mut seen: BTreeMap<String, Sightings> = BTreeMap::new();
         let mut acked = 0u64;
         let mut numbers = Vec::new();
         let mut strings = Vec::new();
@@ -57,16 +60,30 @@ impl Workload for UniqueIds {
             let e = seen.entry(c.value.to_string()).or_default();
             e.0 += 1;
             if e.1.len() < 3 {
-                e.1.push(format!("{} at {}", ctx.node(c.node), secs(c.time)));
+                e.1.push((c.node, c.time));
             }
         }
-        let mut dups: Vec<(&String, &(u64, Vec<String>))> =
+        let mut dups: Vec<(&String, &Sightings)> =
             seen.iter().filter(|(_, (n, _))| *n > 1).collect();
         dups.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
         let problems = dups
             .iter()
             .take(5)
-            .map(|(id, (n, wh))| format!("id {id} was generated {n} times: by {}", wh.join(", ")))
+            .map(|(id, (n, wh))| {
+                let by: Vec<String> = wh
+                    .iter()
+                    .map(|&(node, t)| format!("{} at {}", ctx.node(node), secs(t)))
+                    .collect();
+                let mut p = Problem::new(format!(
+                    "id {id} was generated {n} times: by {}",
+                    by.join(", ")
+                ));
+                // About the first time it was generated.
+                if let Some(&(node, t)) = wh.first() {
+                    p = p.at(t).node(ctx.node(node));
+                }
+                p
+            })
             .collect();
         let range = if numbers.len() as u64 == acked && acked > 0 {
             let lo = numbers.iter().cloned().fold(f64::INFINITY, f64::min);

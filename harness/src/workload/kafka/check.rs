@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::{offsets_map, parse_msgs};
 use crate::history::{Entry, History, Kind};
-use crate::workload::{secs, Context, Valid, Verdict};
+use crate::workload::{secs, Context, Problem, Valid, Verdict};
 
 /// The anomaly kinds, in report order; every one makes a run invalid.
 pub(super) const KINDS: &[&str] = &[
@@ -44,17 +44,23 @@ const PROBLEMS: usize = 12;
 #[derive(Default)]
 struct Found {
     by_kind: BTreeMap<&'static str, (u64, Vec<Value>)>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
 }
 
 impl Found {
-    fn add(&mut self, kind: &'static str, err: Value, sentence: impl FnOnce() -> String) {
+    /// One case of `kind`; `sentence` says it, when there is room for one more.
+    fn add<P: Into<Problem>>(
+        &mut self,
+        kind: &'static str,
+        err: Value,
+        sentence: impl FnOnce() -> P,
+    ) {
         let e = self.by_kind.entry(kind).or_default();
         e.0 += 1;
         if e.1.len() < EXAMPLES_PER_KIND {
             e.1.push(err);
             if self.problems.len() < PROBLEMS {
-                self.problems.push(sentence());
+                self.problems.push(sentence().into());
             }
         }
     }
@@ -197,7 +203,7 @@ fn poll_order(a: &Analysis, history: &History, ctx: &Context, found: &mut Found)
                             found.add(
                                 "nonmonotonic-poll",
                                 json!({"key": k, "process": c.process, "prev": prev, "offset": first, "delta": first - prev}),
-                                || format!("process {}'s poll of key {k:?} through {who} at {} began at offset {first}, but its previous poll already reached {prev}", c.process, secs(c.time)),
+                                || Problem::new(format!("process {}'s poll of key {k:?} through {who} at {} began at offset {first}, but its previous poll already reached {prev}", c.process, secs(c.time))).at(c.time).node(who),
                             );
                         } else {
                             let s = a.skipped(&k, prev, first);
@@ -205,7 +211,7 @@ fn poll_order(a: &Analysis, history: &History, ctx: &Context, found: &mut Found)
                                 found.add(
                                     "poll-skip",
                                     json!({"key": k, "process": c.process, "prev": prev, "offset": first, "skipped": s}),
-                                    || format!("process {}'s poll of key {k:?} through {who} at {} jumped from offset {prev} to {first}, skipping known offsets {s:?}", c.process, secs(c.time)),
+                                    || Problem::new(format!("process {}'s poll of key {k:?} through {who} at {} jumped from offset {prev} to {first}, skipping known offsets {s:?}", c.process, secs(c.time))).at(c.time).node(who),
                                 );
                             }
                         }
@@ -216,7 +222,7 @@ fn poll_order(a: &Analysis, history: &History, ctx: &Context, found: &mut Found)
                             found.add(
                                 "int-nonmonotonic-poll",
                                 json!({"key": k, "process": c.process, "prev": lo, "offset": hi}),
-                                || format!("a poll of key {k:?} through {who} at {} returned offset {hi} after {lo}", secs(c.time)),
+                                || Problem::new(format!("a poll of key {k:?} through {who} at {} returned offset {hi} after {lo}", secs(c.time))).at(c.time).node(who),
                             );
                         } else {
                             let s = a.skipped(&k, lo, hi);
@@ -224,7 +230,7 @@ fn poll_order(a: &Analysis, history: &History, ctx: &Context, found: &mut Found)
                                 found.add(
                                     "int-poll-skip",
                                     json!({"key": k, "process": c.process, "prev": lo, "offset": hi, "skipped": s}),
-                                    || format!("a poll of key {k:?} through {who} at {} went from offset {lo} to {hi}, skipping known offsets {s:?}", secs(c.time)),
+                                    || Problem::new(format!("a poll of key {k:?} through {who} at {} went from offset {lo} to {hi}, skipping known offsets {s:?}", secs(c.time))).at(c.time).node(who),
                                 );
                             }
                         }
@@ -254,7 +260,7 @@ fn nonmonotonic_sends(history: &History, ctx: &Context, found: &mut Found) {
                 found.add(
                     "nonmonotonic-send",
                     json!({"key": k, "process": c.process, "prev": prev, "offset": o}),
-                    || format!("process {} sent to key {k:?} through {who} and got offset {o} at {}, after an earlier send of its own got {prev}", c.process, secs(c.time)),
+                    || Problem::new(format!("process {} sent to key {k:?} through {who} and got offset {o} at {}, after an earlier send of its own got {prev}", c.process, secs(c.time))).at(c.time).node(who),
                 );
             }
         }
@@ -280,12 +286,12 @@ fn lost_or_unseen(a: &Analysis, history: &History, ctx: &Context, found: &mut Fo
             Some(&top) if top > o => found.add(
                 "lost-write",
                 json!({"key": k, "offset": o, "value": c.value["msg"], "max-read-offset": top, "node": who, "time": c.time as f64 / 1e9}),
-                || format!("{who} acknowledged message {} to key {k:?} at offset {o} at {}, but no poll ever returned it although polls reached offset {top}", c.value["msg"], secs(c.time)),
+                || Problem::new(format!("{who} acknowledged message {} to key {k:?} at offset {o} at {}, but no poll ever returned it although polls reached offset {top}", c.value["msg"], secs(c.time))).at(c.time).node(who),
             ),
             _ => found.add(
                 "unseen",
                 json!({"key": k, "offset": o, "value": c.value["msg"], "node": who, "time": c.time as f64 / 1e9}),
-                || format!("{who} acknowledged message {} to key {k:?} at offset {o} at {}, but no poll returned it, not even the final polls, which read every key from offset 0 until they stopped making progress", c.value["msg"], secs(c.time)),
+                || Problem::new(format!("{who} acknowledged message {} to key {k:?} at offset {o} at {}, but no poll returned it, not even the final polls, which read every key from offset 0 until they stopped making progress", c.value["msg"], secs(c.time))).at(c.time).node(who),
             ),
         }
     }
@@ -323,13 +329,13 @@ fn committed_offsets(history: &History, ctx: &Context, found: &mut Found) {
                 found.add(
                     "uncommitted-offset",
                     json!({"key": k, "offset": listed, "max-committed": asked, "node": who, "time": c.time as f64 / 1e9}),
-                    || format!("{who} listed {listed} as key {k:?}'s committed offset at {}, but no client had asked to commit past {}", secs(c.time), asked.map_or("nothing".to_string(), |a| a.to_string())),
+                    || Problem::new(format!("{who} listed {listed} as key {k:?}'s committed offset at {}, but no client had asked to commit past {}", secs(c.time), asked.map_or("nothing".to_string(), |a| a.to_string()))).at(c.time).node(who),
                 );
             } else if let Some(a) = acked.filter(|&a| listed < a) {
                 found.add(
                     "nonmonotonic-committed",
                     json!({"key": k, "offset": listed, "acknowledged": a, "node": who, "time": c.time as f64 / 1e9}),
-                    || format!("{who} listed {listed} as key {k:?}'s committed offset at {}, but a commit of offset {a} was acknowledged before the list began", secs(c.time)),
+                    || Problem::new(format!("{who} listed {listed} as key {k:?}'s committed offset at {}, but a commit of offset {a} was acknowledged before the list began", secs(c.time))).at(c.time).node(who),
                 );
             }
         }

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::{secs, Context, Op, Valid, Verdict, Workload};
+use super::{secs, Context, Op, Problem, Valid, Verdict, Workload};
 use crate::history::{Entry, History, Kind};
 use crate::rng::Rng;
 use search::{Answer, Budget, Model, Operation};
@@ -285,11 +285,13 @@ fn check(history: &History, ctx: &Context, budget: Budget) -> Verdict {
                             concurrent.join("; ")
                         )
                     };
-                    problems.push(format!(
+                    let text = format!(
                         "key {key} is not linearizable: {} cannot have taken effect; {before}, the key could only hold {}, and {others}",
                         name(c.stuck),
                         states.join(" or "),
-                    ));
+                    );
+                    let stuck = k.entries[c.stuck].0;
+                    problems.push(Problem::new(text).at(stuck.time).node(ctx.node(stuck.node)));
                 }
                 (
                     Valid::False,
@@ -299,7 +301,9 @@ fn check(history: &History, ctx: &Context, budget: Budget) -> Verdict {
             Answer::Unknown(why) => {
                 unknown.push(key.clone());
                 if problems.len() < 5 {
-                    problems.push(format!("key {key}: linearizability unknown: {why}"));
+                    problems.push(Problem::new(format!(
+                        "key {key}: linearizability unknown: {why}"
+                    )));
                 }
                 (Valid::Unknown, json!({"why": why}))
             }
@@ -428,7 +432,7 @@ mod tests {
         let v = h.verdict();
         assert_eq!(v.valid, Valid::False);
         assert_eq!(v.result["failures"], json!(["7"]));
-        let p = &v.problems[0];
+        let p = &v.problems[0].text;
         assert!(
             p.starts_with("key 7 is not linearizable: read 1 (process 1 through n1"),
             "{p}"
@@ -508,7 +512,9 @@ mod tests {
         let v = check(&h.0, &Context { nodes: &nodes }, tiny);
         assert_eq!(v.valid, Valid::Unknown);
         assert!(
-            v.problems[0].starts_with("key 0: linearizability unknown: "),
+            v.problems[0]
+                .text
+                .starts_with("key 0: linearizability unknown: "),
             "{:?}",
             v.problems
         );

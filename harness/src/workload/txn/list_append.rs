@@ -28,7 +28,7 @@ use super::models::Models;
 use super::{verdict, Findings};
 use crate::history::{History, Kind};
 use crate::rng::Rng;
-use crate::workload::{Context, Op, Verdict, Workload};
+use crate::workload::{Context, Op, Problem, Verdict, Workload};
 
 pub struct ListAppend {
     gen: TxnGen,
@@ -111,7 +111,7 @@ struct Analysis<'a> {
     graph: Graph,
     /// Per key, the longest read: the version order.
     order: HashMap<i64, Vec<i64>>,
-    incompatible: Vec<String>,
+    incompatible: Vec<Problem>,
 }
 
 impl<'a> Analysis<'a> {
@@ -168,12 +168,12 @@ impl<'a> Analysis<'a> {
             ls.dedup();
             for w in ls.windows(2) {
                 if !w[1].starts_with(w[0]) {
-                    incompatible.push(format!(
+                    incompatible.push(Problem::new(format!(
                         "key {k} was read as {} and as {}: neither is a prefix of the \
                          other, so no one order of appends explains both",
                         fmt_list(w[0]),
                         fmt_list(w[1])
-                    ));
+                    )));
                     break;
                 }
             }
@@ -253,12 +253,17 @@ impl<'a> Analysis<'a> {
         }
     }
 
+    /// A case of an anomaly about txn `i`, at its moment.
+    fn about(&self, i: TxnId, text: String) -> Problem {
+        super::about(&self.txns[i], self.ctx, text)
+    }
+
     fn oks(&self) -> impl Iterator<Item = (TxnId, &Txn<'a>)> + '_ {
         super::oks(&self.txns)
     }
 
     fn findings(mut self, history: &History, models: &Models) -> Findings {
-        let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut found: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
         let [g1a, g1b] = self.g1ab();
         let (internal, future) = self.internal();
         for (name, cases) in [
@@ -291,7 +296,7 @@ impl<'a> Analysis<'a> {
         )
     }
 
-    fn duplicates(&self) -> Vec<String> {
+    fn duplicates(&self) -> Vec<Problem> {
         self.reads()
             .filter_map(|(i, k, l)| {
                 let mut seen = HashSet::new();
@@ -301,12 +306,15 @@ impl<'a> Analysis<'a> {
                     .map(|e| e.to_string())
                     .collect();
                 (!dups.is_empty()).then(|| {
-                    format!(
-                        "{} read key {k} = {}, with {} more than once (each element is \
+                    self.about(
+                        i,
+                        format!(
+                            "{} read key {k} = {}, with {} more than once (each element is \
                          appended once)",
-                        self.txn(i),
-                        fmt_list(l),
-                        dups.join(", ")
+                            self.txn(i),
+                            fmt_list(l),
+                            dups.join(", ")
+                        ),
                     )
                 })
             })
@@ -315,7 +323,7 @@ impl<'a> Analysis<'a> {
 
     /// Reads that disagree with the txn's own earlier reads and appends, and
     /// reads that show an element the txn appends only later.
-    fn internal(&self) -> (Vec<String>, Vec<String>) {
+    fn internal(&self) -> (Vec<Problem>, Vec<Problem>) {
         let mut internal = Vec::new();
         let mut future = Vec::new();
         for (i, t) in self.oks() {
@@ -331,11 +339,14 @@ impl<'a> Analysis<'a> {
                             _ => None,
                         });
                         if let Some(v) = later {
-                            future.push(format!(
-                                "{} read key {k} = {}, which holds {v}, an element it \
+                            future.push(self.about(
+                                i,
+                                format!(
+                                    "{} read key {k} = {}, which holds {v}, an element it \
                                  appends only later",
-                                self.txn(i),
-                                fmt_list(l)
+                                    self.txn(i),
+                                    fmt_list(l)
+                                ),
                             ));
                         }
                         if let Some((whole, s)) = state.get(k) {
@@ -346,11 +357,14 @@ impl<'a> Analysis<'a> {
                                 } else {
                                     format!("a list ending in {}", fmt_list(s))
                                 };
-                                internal.push(format!(
-                                    "{} read key {k} = {}, but by its own earlier micro-ops \
+                                internal.push(self.about(
+                                    i,
+                                    format!(
+                                        "{} read key {k} = {}, but by its own earlier micro-ops \
                                      it should have read {expected}",
-                                    self.txn(i),
-                                    fmt_list(l)
+                                        self.txn(i),
+                                        fmt_list(l)
+                                    ),
                                 ));
                             }
                         }
@@ -364,7 +378,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// G1a and G1b.
-    fn g1ab(&self) -> [Vec<String>; 2] {
+    fn g1ab(&self) -> [Vec<Problem>; 2] {
         let mut failed: HashMap<(i64, i64), TxnId> = HashMap::new();
         let mut intermediate: HashMap<(i64, i64), TxnId> = HashMap::new();
         for (i, t) in self.txns.iter().enumerate() {
@@ -384,23 +398,29 @@ impl<'a> Analysis<'a> {
         for (i, k, l) in self.reads() {
             for e in l {
                 if let Some(&w) = failed.get(&(k, *e)) {
-                    g1a.push(format!(
-                        "{} read key {k} = {}, which holds {e}, appended only by {}, \
+                    g1a.push(self.about(
+                        i,
+                        format!(
+                            "{} read key {k} = {}, which holds {e}, appended only by {}, \
                          and that txn failed (aborted read)",
-                        self.txn(i),
-                        fmt_list(l),
-                        self.txn(w)
+                            self.txn(i),
+                            fmt_list(l),
+                            self.txn(w)
+                        ),
                     ));
                 }
             }
             if let Some(&w) = l.last().and_then(|e| intermediate.get(&(k, *e))) {
                 if w != i {
-                    g1b.push(format!(
-                        "{} read key {k} = {}, ending in an element that {} appended and \
+                    g1b.push(self.about(
+                        i,
+                        format!(
+                            "{} read key {k} = {}, ending in an element that {} appended and \
                          then appended to again in the same txn (intermediate read)",
-                        self.txn(i),
-                        fmt_list(l),
-                        self.txn(w)
+                            self.txn(i),
+                            fmt_list(l),
+                            self.txn(w)
+                        ),
                     ));
                 }
             }
@@ -409,7 +429,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// Two committed txns read the same state of a key and both appended to it.
-    fn lost_updates(&self) -> Vec<String> {
+    fn lost_updates(&self) -> Vec<Problem> {
         let mut by_read: BTreeMap<(i64, Vec<i64>), Vec<TxnId>> = BTreeMap::new();
         for (i, t) in self.oks() {
             let mut read: HashMap<i64, &Vec<i64>> = HashMap::new();
@@ -433,13 +453,14 @@ impl<'a> Analysis<'a> {
             .filter(|(_, ts)| ts.len() > 1)
             .map(|((k, l), ts)| {
                 let txns: Vec<String> = ts.iter().map(|&t| self.txn(t)).collect();
-                format!(
+                let text = format!(
                     "{} txns read key {k} = {} and each then appended to it, so one of \
                      them appended to a state the other had already changed: {}",
                     ts.len(),
                     fmt_list(&l),
                     txns.join("; ")
-                )
+                );
+                self.about(ts[0], text)
             })
             .collect()
     }
@@ -566,7 +587,7 @@ mod tests {
         let v = judge(&["read-committed"], &txns, true);
         assert_eq!(types(&v), ["incompatible-order"]);
         assert!(
-            v.problems[0].contains("[2] and as [1 2]"),
+            v.problems[0].text.contains("[2] and as [1 2]"),
             "{:?}",
             v.problems
         );
@@ -613,7 +634,11 @@ mod tests {
         ];
         let v = judge(&["read-uncommitted"], &g0, true);
         assert_eq!(types(&v), ["G0"]);
-        assert!(v.problems[0].contains("(ww)"), "{:?}", v.problems);
+        assert!(v.problems[0].text.contains("(ww)"), "{:?}", v.problems);
+        // A cycle is about its first txn (T1), whose moment the report links to.
+        let t1 = v.problems[0].at.expect("a cycle has a moment");
+        let h = history(&g0, true);
+        assert!(h.completions().any(|c| c.time == t1), "{t1}");
         // G1c: each reads the other's append.
         let g1c = [
             (Kind::Ok, json!([["append", 1, 1], ["r", 2, [1]]])),
@@ -629,7 +654,7 @@ mod tests {
         let v = judge(&["snapshot-isolation"], &single, true);
         assert_eq!(types(&v), ["G-single-item"]);
         assert!(
-            v.problems[0].contains("did not see (rw)"),
+            v.problems[0].text.contains("did not see (rw)"),
             "{:?}",
             v.problems
         );

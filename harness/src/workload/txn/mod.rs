@@ -19,7 +19,7 @@ mod testing;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-use super::{secs, Context, Op, Valid, Verdict};
+use super::{secs, Context, Op, Problem, Valid, Verdict};
 use crate::history::{Entry, History, Kind};
 use crate::rng::Rng;
 use explain::Describe;
@@ -35,8 +35,8 @@ const SHOWN: usize = 3;
 
 /// What a checker found, before the models judge it.
 pub struct Findings {
-    /// Anomaly name -> each case explained.
-    pub anomalies: BTreeMap<String, Vec<String>>,
+    /// Anomaly name -> each case explained (a cycle about its first txn's moment).
+    pub anomalies: BTreeMap<String, Vec<Problem>>,
     /// ok, failed and indeterminate txns.
     pub counts: (usize, usize, usize),
     /// Dependencies inferred, by kind ("wr", "ww", "rw", "realtime").
@@ -74,6 +74,13 @@ pub fn oks<'b, 'a, M>(
     txns: &'b [Txn<'a, M>],
 ) -> impl Iterator<Item = (TxnId, &'b Txn<'a, M>)> + 'b {
     txns.iter().enumerate().filter(|(_, t)| t.kind == Kind::Ok)
+}
+
+/// A case of an anomaly about txn `t`: at its moment (its completion), on its node.
+pub fn about<M>(t: &Txn<M>, ctx: &Context, text: String) -> Problem {
+    Problem::new(text)
+        .at(t.entry.time)
+        .node(ctx.node(t.entry.node))
 }
 
 /// A txn in full for an explanation, given its micro-ops in words.
@@ -123,7 +130,7 @@ pub trait Analyzed<'a>: Describe {
 /// counts. `checked` names the anomalies other than cycles it looked for.
 pub fn findings<'a, A: Analyzed<'a>>(
     a: &mut A,
-    mut found: BTreeMap<String, Vec<String>>,
+    mut found: BTreeMap<String, Vec<Problem>>,
     history: &History,
     models: &Models,
     checked: &'static [&'static str],
@@ -134,8 +141,11 @@ pub fn findings<'a, A: Analyzed<'a>>(
         a.graph().add_realtime(history, &completion);
     }
     for c in cycles::search(a.graph(), levels) {
-        let text = explain::cycle(a, &c);
-        found.entry(c.anomaly).or_default().push(text);
+        let mut case = Problem::new(explain::cycle(a, &c));
+        if let Some(t) = c.steps.first().and_then(|s| a.txns().get(s.0)) {
+            case = case.at(t.entry.time);
+        }
+        found.entry(c.anomaly).or_default().push(case);
     }
     let count = |k: Kind| a.txns().iter().filter(|t| t.kind == k).count();
     let counts = (count(Kind::Ok), count(Kind::Fail), count(Kind::Info));
@@ -176,10 +186,16 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         if models.prohibits(anomaly) {
             types.push(anomaly.clone());
             for c in cases.iter().take(SHOWN) {
-                problems.push(format!("{anomaly}: {c}"));
+                problems.push(Problem {
+                    text: format!("{anomaly}: {}", c.text),
+                    ..c.clone()
+                });
             }
             if cases.len() > SHOWN {
-                problems.push(format!("{anomaly}: ... {} cases in all", cases.len()));
+                problems.push(Problem::new(format!(
+                    "{anomaly}: ... {} cases in all",
+                    cases.len()
+                )));
             }
         } else {
             allowed.push(format!("{anomaly} ({})", cases.len()));
@@ -242,10 +258,10 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         ));
     }
     if !models.undecided.is_empty() && types.is_empty() {
-        problems.push(format!(
+        problems.push(Problem::new(format!(
             "{} forbid anomalies this harness does not look for: validity unknown",
             models.undecided.join(", ")
-        ));
+        )));
     }
     Verdict {
         valid,

@@ -26,7 +26,7 @@ use super::models::Models;
 use super::{verdict, Findings};
 use crate::history::{History, Kind};
 use crate::rng::Rng;
-use crate::workload::{Context, Op, Verdict, Workload};
+use crate::workload::{Context, Op, Problem, Verdict, Workload};
 
 pub struct TxnRw {
     gen: TxnGen,
@@ -118,7 +118,7 @@ struct Analysis<'a> {
     ctx: &'a Context<'a>,
     txns: Vec<Txn<'a>>,
     graph: Graph,
-    cyclic_versions: Vec<String>,
+    cyclic_versions: Vec<Problem>,
 }
 
 impl<'a> Analysis<'a> {
@@ -132,6 +132,11 @@ impl<'a> Analysis<'a> {
         };
         a.build_graph();
         a
+    }
+
+    /// A case of an anomaly about txn `i`, at its moment.
+    fn about(&self, i: TxnId, text: String) -> Problem {
+        super::about(&self.txns[i], self.ctx, text)
     }
 
     fn oks(&self) -> impl Iterator<Item = (TxnId, &Txn<'a>)> + '_ {
@@ -168,12 +173,12 @@ impl<'a> Analysis<'a> {
         for (k, g) in &versions {
             if let Some(cycle) = version_cycle(g) {
                 let vs: Vec<String> = cycle.iter().map(|v| v.to_string()).collect();
-                self.cyclic_versions.push(format!(
+                self.cyclic_versions.push(Problem::new(format!(
                     "the version order of key {k} is cyclic: txns that read one value and \
                      then wrote the next order its values {} -> {}",
                     vs.join(" -> "),
                     vs[0]
-                ));
+                )));
             }
         }
         // As Elle, a source of version orders that makes them cyclic is dropped.
@@ -240,7 +245,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn findings(mut self, history: &History, models: &Models) -> Findings {
-        let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut found: BTreeMap<String, Vec<Problem>> = BTreeMap::new();
         if !self.cyclic_versions.is_empty() {
             found.insert("cyclic-versions".into(), self.cyclic_versions.clone());
         }
@@ -264,20 +269,23 @@ impl<'a> Analysis<'a> {
         )
     }
 
-    fn internal(&self) -> Vec<String> {
+    fn internal(&self) -> Vec<Problem> {
         let mut internal = Vec::new();
         for (i, t) in self.oks() {
             let mut state: HashMap<i64, Option<i64>> = HashMap::new();
             for m in &t.mops {
                 match (m.write, state.get(&m.k)) {
                     (false, Some(&expected)) if expected != m.v => {
-                        internal.push(format!(
-                            "{} read key {} = {}, but by its own earlier micro-ops it \
+                        internal.push(self.about(
+                            i,
+                            format!(
+                                "{} read key {} = {}, but by its own earlier micro-ops it \
                              should have read {}",
-                            self.txn(i),
-                            m.k,
-                            fmt_v(m.v),
-                            fmt_v(expected)
+                                self.txn(i),
+                                m.k,
+                                fmt_v(m.v),
+                                fmt_v(expected)
+                            ),
                         ));
                         break;
                     }
@@ -291,7 +299,7 @@ impl<'a> Analysis<'a> {
     }
 
     /// G1a and G1b.
-    fn g1ab(&self) -> [(&'static str, Vec<String>); 2] {
+    fn g1ab(&self) -> [(&'static str, Vec<Problem>); 2] {
         let mut failed: HashMap<(i64, i64), TxnId> = HashMap::new();
         let mut intermediate: HashMap<(i64, i64), TxnId> = HashMap::new();
         for (i, t) in self.txns.iter().enumerate() {
@@ -311,22 +319,28 @@ impl<'a> Analysis<'a> {
             for m in t.mops.iter().filter(|m| !m.write) {
                 let Some(v) = m.v else { continue };
                 if let Some(&w) = failed.get(&(m.k, v)) {
-                    g1a.push(format!(
-                        "{} read key {} = {v}, which only {} wrote, and that txn failed \
+                    g1a.push(self.about(
+                        i,
+                        format!(
+                            "{} read key {} = {v}, which only {} wrote, and that txn failed \
                          (aborted read)",
-                        self.txn(i),
-                        m.k,
-                        self.txn(w)
+                            self.txn(i),
+                            m.k,
+                            self.txn(w)
+                        ),
                     ));
                 }
                 if let Some(&w) = intermediate.get(&(m.k, v)) {
                     if w != i {
-                        g1b.push(format!(
-                            "{} read key {} = {v}, which {} wrote and then overwrote in the \
+                        g1b.push(self.about(
+                            i,
+                            format!(
+                                "{} read key {} = {v}, which {} wrote and then overwrote in the \
                              same txn (intermediate read)",
-                            self.txn(i),
-                            m.k,
-                            self.txn(w)
+                                self.txn(i),
+                                m.k,
+                                self.txn(w)
+                            ),
                         ));
                     }
                 }
@@ -338,7 +352,7 @@ impl<'a> Analysis<'a> {
     /// Elle's lost update: two committed txns read the same version of a key
     /// (nil included) and both wrote it; in any serial order the later one would
     /// have read the earlier one's write.
-    fn lost_updates(&self) -> Vec<String> {
+    fn lost_updates(&self) -> Vec<Problem> {
         let mut by_read: BTreeMap<(i64, Option<i64>), Vec<TxnId>> = BTreeMap::new();
         for (i, t) in self.oks() {
             let writes = ext_writes(&t.mops);
@@ -353,13 +367,14 @@ impl<'a> Analysis<'a> {
             .filter(|(_, ts)| ts.len() > 1)
             .map(|((k, v), ts)| {
                 let txns: Vec<String> = ts.iter().map(|&t| self.txn(t)).collect();
-                format!(
+                let text = format!(
                     "{} txns read key {k} = {} and each then wrote key {k}, so one of them \
                      overwrote a version the other had already replaced: {}",
                     ts.len(),
                     fmt_v(v),
                     txns.join("; ")
-                )
+                );
+                self.about(ts[0], text)
             })
             .collect()
     }
@@ -518,7 +533,13 @@ mod tests {
         let v = judge(&["read-committed"], &txns);
         assert_eq!(v.valid, Valid::False);
         assert_eq!(types(&v), ["G1a", "G1b"]);
-        assert!(v.problems[0].contains("failed"), "{:?}", v.problems);
+        assert!(v.problems[0].text.contains("failed"), "{:?}", v.problems);
+        // About the txn that read, the third: at its completion, on its node.
+        let reader = history(&txns, false).completions().nth(2).unwrap().time;
+        assert_eq!(v.problems[0].at, Some(reader));
+        assert_eq!(v.problems[0].node.as_deref(), Some("n0"));
+        // The JSON's anomalies stay sentences.
+        assert!(v.result["anomalies"]["G1a"][0].is_string());
         assert_eq!(judge(&["read-uncommitted"], &txns).valid, Valid::True);
     }
 
@@ -540,7 +561,11 @@ mod tests {
         assert_eq!(judge(&["read-uncommitted"], &g1c).valid, Valid::True);
         let v = judge(&["read-committed"], &g1c);
         assert_eq!(types(&v), ["G1c"]);
-        assert!(v.problems[0].contains("T1 wrote key"), "{:?}", v.problems);
+        assert!(
+            v.problems[0].text.contains("T1 wrote key"),
+            "{:?}",
+            v.problems
+        );
     }
 
     #[test]
@@ -594,7 +619,7 @@ mod tests {
         for m in ["snapshot-isolation", "repeatable-read", "serializable"] {
             let v = judge_history(&[m], &h);
             assert_eq!(types(&v), ["G-single-item"], "{m}");
-            let text = v.problems[0].as_str();
+            let text = v.problems[0].text.as_str();
             assert!(text.contains("(wr)") && text.contains("(rw)"), "{text}");
         }
     }
@@ -627,7 +652,7 @@ mod tests {
         assert_eq!(judge(&["serializable"], &txns).valid, Valid::True);
         let v = judge(&["strict-serializable"], &txns);
         assert_eq!(types(&v), ["G-single-item-realtime"]);
-        assert!(v.problems[0].contains("real time"), "{:?}", v.problems);
+        assert!(v.problems[0].text.contains("real time"), "{:?}", v.problems);
         // Concurrent, the same txns are strict serializable (T2 first).
         let h = concurrent(&txns);
         assert_eq!(judge_history(&[], &h).valid, Valid::True);
