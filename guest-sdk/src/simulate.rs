@@ -277,7 +277,7 @@ where
     F: Fn() -> N + Clone + 'static,
 {
     let own_store = options.split_whitespace().any(|w| w == "--store");
-    let mut b = Builder::new(workload);
+    let mut b = Builder::named(workload)?;
     if !own_store {
         b = b.store(std::env::temp_dir().join("glomers-simulate"));
     }
@@ -343,7 +343,7 @@ mod tests {
 
     fn run(next_hands_over: bool, seed: u64) -> super::Outcome {
         let next = move || flood(next_hands_over);
-        super::Builder::new("broadcast")
+        super::Builder::new(harness::Workload::Broadcast)
             .options("--node-count 3 --time-limit 10 --rate 20 --upgrade v2 --upgrade-at 2")
             .seed(seed)
             .store(std::env::temp_dir().join("glomers-simulate-upgrade"))

@@ -8,12 +8,15 @@ use std::time::Instant;
 use crate::backend::{Backend, InProcess};
 use crate::config::{Config, Target, TestArgs};
 use crate::node::{Node, NodeFactory, NodeSpec};
+use crate::options::{Availability, Concurrency, Fault, Model, Topology, Workload};
 use crate::outcome::Outcome;
 use crate::rng::Rng;
 use crate::{history, process, report, sim, stderr_echo, store, workload};
 
-/// Builds a [`Sim`]: the workload, the options (Maelstrom's, by the same names as on
-/// the command line), and the nodes.
+/// Builds a [`Sim`]: the workload, the options, and the nodes. Each typed setter
+/// stands for the option of the same name; every option goes through `host test`'s
+/// own parser and checks, so a test built here is one the command line could give
+/// (and its replay command says so).
 pub struct Builder {
     words: Vec<String>,
     nodes: Option<(String, NodeFactory)>,
@@ -21,11 +24,27 @@ pub struct Builder {
 
 impl Builder {
     /// A test of `workload` with Maelstrom's defaults.
-    pub fn new(workload: &str) -> Builder {
+    pub fn new(workload: Workload) -> Builder {
         Builder {
-            words: vec!["-w".into(), workload.into()],
+            words: vec!["-w".into(), workload.to_string()],
             nodes: None,
         }
+    }
+
+    /// A test of the workload Maelstrom names `name` (`"g-counter"`); an unknown name
+    /// is an error that lists the workloads.
+    pub fn named(name: &str) -> Result<Builder> {
+        let w = <Workload as clap::ValueEnum>::from_str(name, false).map_err(|_| {
+            let names: Vec<String> = <Workload as clap::ValueEnum>::value_variants()
+                .iter()
+                .map(Workload::to_string)
+                .collect();
+            anyhow::anyhow!(
+                "unknown workload {name:?}; this harness has: {}",
+                names.join(", ")
+            )
+        })?;
+        Ok(Builder::new(w))
     }
 
     /// Any option of `host test`, by its name: `.option("--nemesis", "partition")`.
@@ -61,6 +80,32 @@ impl Builder {
     pub fn store(self, dir: impl Into<PathBuf>) -> Builder {
         let dir: PathBuf = dir.into();
         self.option("--store", dir.display())
+    }
+    pub fn concurrency(self, c: Concurrency) -> Builder {
+        self.option("--concurrency", c)
+    }
+    pub fn topology(self, t: Topology) -> Builder {
+        self.option("--topology", t)
+    }
+    pub fn availability(self, a: Availability) -> Builder {
+        self.option("--availability", a)
+    }
+    /// The faults the nemesis injects.
+    pub fn nemesis(self, faults: &[Fault]) -> Builder {
+        self.list("--nemesis", faults)
+    }
+    /// Every this many seconds, on average, a fault begins or ends.
+    pub fn nemesis_interval(self, seconds: f64) -> Builder {
+        self.option("--nemesis-interval", seconds)
+    }
+    /// The transactional models to check (txn workloads).
+    pub fn consistency_models(self, models: &[Model]) -> Builder {
+        self.list("--consistency-models", models)
+    }
+
+    fn list<T: ToString>(self, name: &str, values: &[T]) -> Builder {
+        let joined: Vec<String> = values.iter().map(T::to_string).collect();
+        self.option(name, joined.join(","))
     }
 
     /// The nodes run in process, each made by `factory`; `label` names them in the
@@ -177,4 +222,3 @@ impl Sim {
         Ok(outcome)
     }
 }
-

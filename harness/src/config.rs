@@ -205,7 +205,15 @@ impl TestArgs {
 /// The options that are not repeated as given by a replay: the sweep's (a replay is
 /// one seed), the outputs, and the node's words (which go last, after `--`).
 const NOT_REPLAYED: &[&str] = &[
-    "seed", "seeds", "shard", "test_count", "merge", "json", "junit", "words", "quiet",
+    "seed",
+    "seeds",
+    "shard",
+    "test_count",
+    "merge",
+    "json",
+    "junit",
+    "words",
+    "quiet",
 ];
 
 /// The options given on `matches`' command line, as words (`--name value` per value,
@@ -557,7 +565,10 @@ mod tests {
             "--k",
             "1",
         ];
-        assert_eq!(TestArgs::parse(words).unwrap().words, ["x.wasm", "--k", "1"]);
+        assert_eq!(
+            TestArgs::parse(words).unwrap().words,
+            ["x.wasm", "--k", "1"]
+        );
         let c = config(&words).unwrap();
         assert!(matches!(c.target, Target::InProcess));
         // Maelstrom's defaults: nodes n1..n5, 60 s, 5 ops/s, no latency.
@@ -626,9 +637,18 @@ mod tests {
         let a = config(&["-w", "echo", "--rate", "5", "x.wasm", "--seed", "4"]).unwrap();
         let b = config(&["--seed", "4", "x.wasm", "--rate", "5", "-w", "echo"]).unwrap();
         assert_eq!(a.command, b.command);
-        assert!(a.command.ends_with(" test -w echo --rate 5 --seed 4 x.wasm"), "{}", a.command);
+        assert!(
+            a.command
+                .ends_with(" test -w echo --rate 5 --seed 4 x.wasm"),
+            "{}",
+            a.command
+        );
         let c = config(&["-w", "echo", "x.wasm", "--seed", "4"]).unwrap();
-        assert!(c.command.ends_with(" test -w echo --seed 4 x.wasm"), "{}", c.command);
+        assert!(
+            c.command.ends_with(" test -w echo --seed 4 x.wasm"),
+            "{}",
+            c.command
+        );
         let c = config(&["-w", "echo", "x.wasm", "--", "--odd arg"]).unwrap();
         assert!(
             c.command.ends_with(" -- x.wasm '--odd arg'"),

@@ -9,7 +9,7 @@
 //! generator, so a seed replays a whole run.
 //!
 //! ```
-//! use harness::{Builder, Crash, Effect, Input, Node};
+//! use harness::{Builder, Crash, Effect, Fault, Input, Node, Workload};
 //!
 //! /// Answers `init` and `echo`: the smallest node Maelstrom's echo workload accepts.
 //! struct Echo;
@@ -27,11 +27,11 @@
 //!     }
 //! }
 //!
-//! let outcome = Builder::new("echo")
+//! let outcome = Builder::new(Workload::Echo)
 //!     .node_count(3)
 //!     .rate(20.0)
 //!     .time_limit(5.0)
-//!     .option("--nemesis", "partition")
+//!     .nemesis(&[Fault::Partition])
 //!     .seed(7)
 //!     .store(std::env::temp_dir().join("harness-doc"))
 //!     .nodes("echo", |_spec| Ok(Box::new(Echo) as Box<dyn Node>))

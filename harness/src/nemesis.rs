@@ -694,7 +694,10 @@ mod tests {
 
     fn faults(words: &[&str], targets: &[&str]) -> Faults {
         use clap::ValueEnum;
-        let f: Vec<Fault> = words.iter().map(|w| Fault::from_str(w, false).unwrap()).collect();
+        let f: Vec<Fault> = words
+            .iter()
+            .map(|w| Fault::from_str(w, false).unwrap())
+            .collect();
         let t: Vec<Targets> = targets
             .iter()
             .map(|w| Targets::from_str(w, false).unwrap())
@@ -1011,7 +1014,7 @@ mod tests {
 
     fn run_ids(nemesis: &str, seeded: bool) -> crate::Outcome {
         let store = std::env::temp_dir().join(format!("harness-nemesis-{}", std::process::id()));
-        crate::Builder::new("unique-ids")
+        crate::Builder::new(crate::Workload::UniqueIds)
             .node_count(3)
             .rate(50.0)
             .time_limit(20.0)

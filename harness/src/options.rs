@@ -127,11 +127,9 @@ impl FromStr for Concurrency {
             Some(num) => (num, true),
             None => (s, false),
         };
-        let k: usize = num
-            .parse()
-            .ok()
-            .filter(|&k| k > 0)
-            .ok_or_else(|| format!("{s:?} should be a positive integer, optionally followed by n"))?;
+        let k: usize = num.parse().ok().filter(|&k| k > 0).ok_or_else(|| {
+            format!("{s:?} should be a positive integer, optionally followed by n")
+        })?;
         Ok(if per_node {
             Concurrency::PerNode(k)
         } else {
@@ -205,7 +203,10 @@ mod tests {
             assert!(bad.parse::<Concurrency>().is_err(), "{bad}");
         }
         assert_eq!("total".parse::<Availability>(), Ok(Availability::Total));
-        assert_eq!("0.99".parse::<Availability>(), Ok(Availability::Fraction(0.99)));
+        assert_eq!(
+            "0.99".parse::<Availability>(),
+            Ok(Availability::Fraction(0.99))
+        );
         assert!("1.5".parse::<Availability>().is_err());
         assert!("most".parse::<Availability>().is_err());
     }

@@ -57,4 +57,3 @@ impl Serialize for Problem {
         s.serialize_str(&self.text)
     }
 }
-

@@ -43,4 +43,3 @@ pub struct Record {
     /// Every message, for the report.
     pub journal: Journal,
 }
-

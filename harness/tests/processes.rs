@@ -1,6 +1,6 @@
 //! `--bin` nodes that misbehave as processes: the harness stays bounded and says why.
 
-use harness::Builder;
+use harness::{Builder, Workload};
 
 fn store() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("glomers-harness-proc-{}", std::process::id()))
@@ -8,7 +8,7 @@ fn store() -> std::path::PathBuf {
 
 #[test]
 fn processes_that_exit_at_once_are_a_harness_error_without_waiting() {
-    let r = Builder::new("echo")
+    let r = Builder::new(Workload::Echo)
         .option("--bin", "/bin/true")
         .store(store())
         .run();
@@ -22,7 +22,7 @@ fn processes_that_exit_at_once_are_a_harness_error_without_waiting() {
 
 #[test]
 fn a_process_flooding_stdout_stops_the_run_in_bounded_memory() {
-    let Err(e) = Builder::new("echo")
+    let Err(e) = Builder::new(Workload::Echo)
         .option("--bin", "/usr/bin/yes")
         .store(store())
         .run()

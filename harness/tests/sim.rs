@@ -1,7 +1,7 @@
 //! The harness driven from Rust, with tiny nodes written against its `Node` trait:
 //! the typed outcome of whole runs, without wasm or processes.
 
-use harness::{Builder, Crash, Effect, Input, Node, NodeSpec, Valid};
+use harness::{Builder, Crash, Effect, Input, Node, NodeSpec, Valid, Workload};
 use serde_json::{json, Value};
 
 /// Answers `init` and `echo`; with `loopback`, also pings itself forever.
@@ -60,7 +60,7 @@ fn store() -> std::path::PathBuf {
 
 #[test]
 fn an_echo_node_is_valid_and_the_outcome_is_typed() {
-    let o = Builder::new("echo")
+    let o = Builder::new(Workload::Echo)
         .node_count(2)
         .rate(50.0)
         .time_limit(5.0)
@@ -91,7 +91,7 @@ fn done(o: &harness::Outcome) {
 #[test]
 fn one_seed_replays_a_run_exactly() {
     let run = |seed| {
-        let o = Builder::new("echo")
+        let o = Builder::new(Workload::Echo)
             .node_count(3)
             .rate(100.0)
             .time_limit(3.0)
@@ -117,7 +117,7 @@ fn one_seed_replays_a_run_exactly() {
 
 #[test]
 fn a_livelock_at_zero_latency_ends_the_run_with_a_reason() {
-    let o = Builder::new("echo")
+    let o = Builder::new(Workload::Echo)
         .node_count(1)
         .time_limit(5.0)
         .seed(1)

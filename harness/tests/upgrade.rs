@@ -5,7 +5,9 @@
 //! and is caught); a killed node whose turn passed starts as the new version; a
 //! node that cannot switch fails the run with the reason; a seed replays the roll.
 
-use harness::{Builder, Crash, Effect, How, Input, Node, NodeSpec, Outcome, UpgradeInfo, Upgrades};
+use harness::{
+    Builder, Crash, Effect, How, Input, Node, NodeSpec, Outcome, UpgradeInfo, Upgrades, Workload,
+};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -89,7 +91,7 @@ impl Node for Ids {
 fn run(switch: Switch, nemesis: &str, seed: u64) -> Outcome {
     let store =
         std::env::temp_dir().join(format!("glomers-harness-upgrade-{}", std::process::id()));
-    let mut b = Builder::new("unique-ids")
+    let mut b = Builder::new(Workload::UniqueIds)
         .node_count(5)
         .rate(50.0)
         .time_limit(20.0)

@@ -68,4 +68,3 @@ pub enum Answer<S> {
     NotLinearizable(Counterexample<S>),
     Unknown(String),
 }
-

@@ -107,7 +107,10 @@ mod tests {
 
     fn models(m: &[&str]) -> Models {
         use clap::ValueEnum;
-        let m: Vec<Model> = m.iter().map(|s| Model::from_str(s, false).unwrap()).collect();
+        let m: Vec<Model> = m
+            .iter()
+            .map(|s| Model::from_str(s, false).unwrap())
+            .collect();
         Models::new(&m)
     }
 
