@@ -521,7 +521,10 @@ fn counters_are_judged_by_their_final_reads() {
 // stage come from challenges/challenges.toml, their one home.
 
 fn broadcast_stage_args(stage: &str) -> Vec<String> {
-    common::grade_args(&format!("broadcast-{}", if stage == "abc" { "c" } else { stage }))
+    common::grade_args(&format!(
+        "broadcast-{}",
+        if stage == "abc" { "c" } else { stage }
+    ))
 }
 
 fn broadcast(options: &[&str], seed: u64, guest_args: &[String]) -> Outcome {

@@ -162,7 +162,11 @@ pub(crate) fn stage(name: &str) -> toml::Table {
 #[cfg(test)]
 pub(crate) fn stage_args(name: &str) -> String {
     let stage = stage(name);
-    stage.get("args").and_then(|a| a.as_str()).unwrap_or("").to_string()
+    stage
+        .get("args")
+        .and_then(|a| a.as_str())
+        .unwrap_or("")
+        .to_string()
 }
 
 #[cfg(test)]
