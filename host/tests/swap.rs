@@ -357,3 +357,80 @@ fn a_state_the_new_version_refuses_starts_it_fresh_with_init() {
     let r = host.ask(json!({"type": "send", "key": "k", "msg": 1, "msg_id": 2}));
     assert_eq!(r["offset"], 0, "{r}");
 }
+
+/// The node's language changes under load, state and all: Rust -> Python ->
+/// JavaScript -> Go -> Rust, each a live swap of the same file while broadcasts keep
+/// coming. Every request is answered once, every value is still there, and each swap
+/// carried the state (the handoff format is the same in every language:
+/// docs/handoff.md). The components come from `make all` (every language); the cache
+/// is the one `make` and `make run` fill, so the swaps need not compile cold.
+#[test]
+fn a_node_swapped_across_every_language_under_load_keeps_its_state() {
+    let dir = scratch("languages");
+    let path = dir.join("broadcast.wasm");
+    let chain = [
+        "challenges/broadcast.wasm",
+        "challenges/python/broadcast.wasm",
+        "challenges/js/broadcast.wasm",
+        "challenges/go/broadcast.wasm",
+        "challenges/broadcast.wasm",
+    ];
+    let versions: Vec<Vec<u8>> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| rebuilt(&std::fs::read(built(c)).unwrap(), &format!("v{i}")))
+        .collect();
+    std::fs::write(&path, &versions[0]).unwrap();
+    let cache = common::repo().join("target/glomers-test-cache");
+    let cache = cache.display().to_string();
+    let mut host = Host::start(&path, &dir, &[("GLOMERS_CACHE_DIR", &cache)]);
+    let mut sent = 0u64;
+    let broadcast = |host: &mut Host, sent: &mut u64| {
+        *sent += 1;
+        host.send(json!({"type": "broadcast", "message": *sent, "msg_id": *sent}));
+    };
+    for (i, version) in versions.iter().enumerate().skip(1) {
+        for _ in 0..20 {
+            broadcast(&mut host, &mut sent);
+        }
+        replace(&path, version);
+        let started = Instant::now();
+        while host.swaps().len() < i {
+            broadcast(&mut host, &mut sent);
+            std::thread::sleep(Duration::from_millis(5));
+            assert!(
+                started.elapsed() < STUCK * 3,
+                "no swap to {}:\n{}",
+                chain[i],
+                host.stderr()
+            );
+        }
+    }
+    for _ in 0..20 {
+        broadcast(&mut host, &mut sent);
+    }
+    let mut answers: HashMap<u64, usize> = HashMap::new();
+    for _ in 0..sent {
+        let r = host.recv();
+        assert_eq!(r["type"], "broadcast_ok", "{r}");
+        *answers
+            .entry(r["in_reply_to"].as_u64().unwrap())
+            .or_default() += 1;
+    }
+    assert_eq!(answers.len() as u64, sent, "every request answered");
+    assert!(answers.values().all(|&n| n == 1), "none answered twice");
+    let read = host.ask(json!({"type": "read", "msg_id": 100_000}));
+    let mut values: Vec<u64> = read["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    values.sort_unstable();
+    assert_eq!(values, (1..=sent).collect::<Vec<_>>(), "no value lost");
+    let swaps = host.swaps();
+    assert_eq!(swaps.len(), chain.len() - 1, "{swaps:?}");
+    for s in &swaps {
+        assert!(s.contains("state carried"), "{s}");
+    }
+}
