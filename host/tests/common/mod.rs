@@ -22,8 +22,19 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// How many seeds the tests that loop over seeds run: 20, or GLOMERS_TEST_SEEDS
+/// (`make test-seeds` runs 100). The challenges' own 100-seed bars are checked natively
+/// (each challenge's tests, on the real harness) and by `make *-seeds`; here a few
+/// seeds show the wasm build agrees.
+pub fn test_seeds() -> u64 {
+    std::env::var("GLOMERS_TEST_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(20)
+}
+
 /// A graded setting, `[grade.NAME]` of challenges/challenges.toml (its one home).
-#[allow(dead_code)] // not every test binary grades
 pub fn grade(name: &str) -> toml::Table {
     let path = repo().join("challenges/challenges.toml");
     let text = std::fs::read_to_string(&path).expect("read challenges/challenges.toml");
@@ -35,7 +46,6 @@ pub fn grade(name: &str) -> toml::Table {
 }
 
 /// The guest arguments `[grade.NAME]` is graded with, as words.
-#[allow(dead_code)]
 pub fn grade_args(name: &str) -> Vec<String> {
     let g = grade(name);
     let args = g.get("args").and_then(|a| a.as_str()).unwrap_or("");
