@@ -46,7 +46,10 @@ pub fn measure(cluster: usize) -> Result<(Vec<Figures>, Vec<String>)> {
         let echo = nodes::repo().join(dir).join("echo.wasm");
         let broadcast = nodes::repo().join(dir).join("broadcast.wasm");
         if !echo.is_file() || !broadcast.is_file() {
-            missing.push(format!("{language}: not built ({} missing; make {language})", rel(&echo)));
+            missing.push(format!(
+                "{language}: not built ({} missing; make {language})",
+                rel(&echo)
+            ));
             continue;
         }
         out.push(one(language, &echo, &broadcast, cluster)?);
@@ -98,7 +101,13 @@ fn rel(p: &Path) -> String {
 pub fn lines(figures: &[Figures]) -> Vec<String> {
     let mut v = vec![format!(
         "{:<8} {:>8} {:>14} {:>14} {:>9} {:>11} {:>14}",
-        "language", "size", "first compile", "25 warm start", "idle RSS", "echo msg/s", "3d in harness"
+        "language",
+        "size",
+        "first compile",
+        "25 warm start",
+        "idle RSS",
+        "echo msg/s",
+        "3d in harness"
     )];
     for f in figures {
         let h = match f.harness_3d {

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The host binary cargo built for these tests.
 pub fn host() -> &'static str {
@@ -205,32 +205,23 @@ fn run_test(what: &str, args: &[&str]) -> Outcome {
     }
 }
 
-/// A fresh directory under cargo's scratch space, removed when dropped: for tests
-/// whose files are of no use once they pass (`host run` processes and their caches).
-pub struct TempDir(PathBuf);
+/// A fresh directory under cargo's scratch space, removed when dropped (`tempfile`):
+/// for tests whose files are of no use once they pass (`host run` processes and their
+/// caches). A path, so `dir.join(..)` reads as for any directory.
+pub struct TempDir(tempfile::TempDir);
 
 impl std::ops::Deref for TempDir {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
 /// A fresh, empty `TempDir` named after `name`.
 pub fn temp_dir(name: &str) -> TempDir {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TempDir(d)
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{name}-"))
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("a scratch directory under CARGO_TARGET_TMPDIR");
+    TempDir(dir)
 }
