@@ -92,6 +92,8 @@ const INIT_TIMEOUT_NS: u64 = 10_000_000_000;
 /// Events at one instant of virtual time after which the run is a livelock: far
 /// beyond any burst a real test makes (every message of a 25-node broadcast round).
 const LIVELOCK_EVENTS: u64 = 1_000_000;
+/// How late an operation may go out on the real clock before the summary says so.
+const BEHIND_NS: u64 = 50_000_000;
 /// Between healing the network and the final reads.
 const QUIET_NS: u64 = 10_000_000_000;
 
@@ -118,6 +120,10 @@ pub struct Run<'a> {
     cutoff: u64,
     /// An operation is due but every client is busy.
     op_waiting: bool,
+    /// When the next client operation is due (the clients' schedule).
+    next_op_at: u64,
+    /// How late, at worst, an operation went out after it was due (real time only).
+    behind_ns: u64,
     /// Final operations scheduled but not yet invoked: the run is not done before.
     finals_due: usize,
     failures: Vec<Problem>,
@@ -180,6 +186,8 @@ impl<'a> Run<'a> {
             next_client,
             cutoff: 0,
             op_waiting: false,
+            next_op_at: 0,
+            behind_ns: 0,
             finals_due: 0,
             failures: Vec::new(),
             crashes: Vec::new(),
@@ -285,6 +293,13 @@ impl<'a> Run<'a> {
         self.failures
             .extend(self.backend.shutdown().into_iter().map(Problem::from));
         let mut warnings = Vec::new();
+        if self.behind_ns > BEHIND_NS {
+            warnings.push(format!(
+                "the clients fell behind their schedule by up to {} ms (the machine was too busy \
+                 for real time); later operations caught up, so the rate is as asked",
+                self.behind_ns / 1_000_000
+            ));
+        }
         if self.progress_shown {
             eprintln!();
         }

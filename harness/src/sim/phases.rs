@@ -81,6 +81,7 @@ impl Run<'_> {
         );
         self.cutoff = self.now + self.cfg.time_limit_ns;
         if self.cfg.rate > 0.0 {
+            self.next_op_at = self.now;
             self.schedule(0, Event::Generate);
         }
         for stream in self
@@ -110,13 +111,18 @@ impl Run<'_> {
         if self.phase != Phase::Main || self.now >= self.cutoff {
             return;
         }
+        // On the real clock an event fires late; the lag is noted, and the next
+        // operation is due from when this one was due, not from when it fired, so late
+        // wake-ups do not add up and the clients deliver the asked rate.
+        self.behind_ns = self.behind_ns.max(self.now.saturating_sub(self.next_op_at));
         match self.clients.random_free(&mut self.rng) {
             Some(t) => {
                 let op = self.workload.next_op(t, &mut self.rng);
                 self.invoke(t, op, false);
                 // Uniform in [0, 2/rate): `rate` operations per second on average.
                 let gap = self.rng.below((2e9 / self.cfg.rate) as u64);
-                self.schedule(gap, Event::Generate);
+                self.next_op_at += gap;
+                self.queue.push(self.next_op_at, Event::Generate);
             }
             None => self.op_waiting = true,
         }
@@ -161,6 +167,8 @@ impl Run<'_> {
         match self.phase {
             Phase::Main if self.op_waiting => {
                 self.op_waiting = false;
+                // Every client was busy: the next operation is due now, when one is free.
+                self.next_op_at = self.now;
                 self.generate();
             }
             Phase::Drain if self.clients.all_free() => {
