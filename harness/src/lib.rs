@@ -78,6 +78,7 @@ pub mod stats;
 pub mod stderr_echo;
 pub mod store;
 pub mod summary;
+pub mod supervisor;
 pub mod upgrade;
 pub mod workload;
 

@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::history::History;
 use crate::journal::Journal;
 use crate::nemesis::{Action, Nemesis, NodeState, Stream};
+use crate::node::Effect;
 use crate::net::{Addr, Message, Net};
 use crate::rng::Rng;
 use crate::sched::Queue;
@@ -668,14 +669,20 @@ impl<'a> Run<'a> {
         let mut outs = std::mem::take(&mut self.outs);
         for o in outs.drain(..) {
             match o {
-                Output::Send { node, dest, body } => {
+                Output::Effect {
+                    node,
+                    effect: Effect::Send { dest, body },
+                } => {
                     if let Some(dest) = self.resolve(&dest) {
                         let (msg, delay) =
                             self.net.send(Addr::Node(node), dest, body, &mut self.rng);
                         self.post(msg, delay);
                     }
                 }
-                Output::SetTimer { node, id, delay_ms } => {
+                Output::Effect {
+                    node,
+                    effect: Effect::SetTimer { id, delay_ms },
+                } => {
                     self.timer_generation += 1;
                     let generation = self.timer_generation;
                     self.timers[node].insert(id, generation);
@@ -688,10 +695,16 @@ impl<'a> Run<'a> {
                         },
                     );
                 }
-                Output::CancelTimer { node, id } => {
+                Output::Effect {
+                    node,
+                    effect: Effect::CancelTimer { id },
+                } => {
                     self.timers[node].remove(&id);
                 }
-                Output::Restarted { node } => self.timers[node].clear(),
+                Output::Effect {
+                    node,
+                    effect: Effect::Restarted,
+                } => self.timers[node].clear(),
                 Output::Crashed { node, error } => {
                     self.crash_count += 1;
                     if self.crashes.len() < 10 {

@@ -4,8 +4,12 @@
 //! Maelstrom-compatible harness; `host compile` fills the compiled-artifact cache.
 
 mod component;
+mod engine;
+mod guest;
+mod instance;
 mod log;
-mod node;
+mod simclock;
+mod sink;
 mod stdio;
 mod swap;
 mod wasm_nodes;
@@ -118,7 +122,7 @@ pub struct Limits {
     pub max_send_bytes_per_call: usize,
     /// Crashes in a row, with no call completing in between, after which a node is
     /// given up on.
-    #[arg(long, default_value_t = 10, value_name = "N",
+    #[arg(long, default_value_t = harness::supervisor::DEFAULT_MAX_CRASH_STREAK, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_crash_streak: u32,
 }
@@ -153,7 +157,7 @@ impl Limits {
         v
     }
 
-    pub fn apply(&self, options: &mut node::NodeOptions) {
+    pub fn apply(&self, options: &mut guest::NodeOptions) {
         options.max_memory = self.max_memory_mb << 20;
         options.call_budget = Duration::from_millis(self.call_budget_ms);
         options.max_sends_per_call = self.max_sends_per_call;
@@ -179,7 +183,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code as u8),
         // The node itself failed for good, not the host: Maelstrom sees it as a crash.
-        Err(e) if e.downcast_ref::<node::GaveUp>().is_some() => {
+        Err(e) if e.downcast_ref::<harness::supervisor::GaveUp>().is_some() => {
             log::elog!("host: {e:#}");
             ExitCode::from(1)
         }
@@ -192,12 +196,12 @@ fn main() -> ExitCode {
 
 fn run(args: RunArgs) -> Result<()> {
     let loaded = component::load(&args.wasm)?;
-    let mut options = node::NodeOptions {
+    let mut options = guest::NodeOptions {
         args: strip_separator(args.args),
         ..Default::default()
     };
     args.limits.apply(&mut options);
-    let node = node::Node::new(&loaded, options)?;
+    let node = instance::start(&loaded, options)?;
     let live_swap = swap::enabled().then_some(args.wasm.as_path());
     stdio::serve(node, args.max_line_bytes, live_swap)
 }

@@ -357,3 +357,50 @@ fn a_state_the_new_version_refuses_starts_it_fresh_with_init() {
     let r = host.ask(json!({"type": "send", "key": "k", "msg": 1, "msg_id": 2}));
     assert_eq!(r["offset"], 0, "{r}");
 }
+
+#[test]
+fn a_file_replaced_while_the_first_version_loads_is_swapped_in() {
+    let dir = scratch("during-load");
+    let path = dir.join("broadcast.wasm");
+    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
+    let v2 = rebuilt(&v1, "v2");
+    // The node's file starts as a FIFO: the host's read of it ends exactly when the
+    // test closes its end, so the test knows the first version was read whole, and
+    // replaces the file while the host still compiles it (its cache is cold), before
+    // the watch is up. No event reports that replacement.
+    let made = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success());
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .write_all(&v1)
+                .unwrap();
+            replace(&path, &v2);
+        })
+    };
+    let mut host = Host::start(&path, &dir, &[]);
+    writer.join().unwrap();
+    host.ask(json!({"type": "broadcast", "message": 5, "msg_id": 1}));
+    let swap = &host.wait_stderr("live swap: swapped", 1)[0];
+    assert!(swap.contains("state carried"), "{swap}");
+    let read = host.ask(json!({"type": "read", "msg_id": 2}));
+    assert_eq!(read["messages"], json!([5]), "{read}");
+    // Looked at once: the same file is not swapped again.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(host.swaps().len(), 1, "{}", host.stderr());
+}
+
+#[test]
+fn a_file_unchanged_since_it_was_loaded_is_not_swapped_at_start() {
+    let dir = scratch("unchanged");
+    let path = dir.join("broadcast.wasm");
+    std::fs::copy(built("challenges/broadcast.wasm"), &path).unwrap();
+    let mut host = Host::start(&path, &dir, &[]);
+    host.ask(json!({"type": "broadcast", "message": 5, "msg_id": 1}));
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!host.stderr().contains("live swap"), "{}", host.stderr());
+}
