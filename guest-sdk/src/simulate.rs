@@ -95,7 +95,12 @@ pub struct NativeInstance(NativeNode);
 impl supervisor::Instance for NativeInstance {
     type Failure = Panic;
 
-    fn call(&mut self, _now: Duration, input: Input<'_>, out: &mut Vec<Effect>) -> Result<(), Panic> {
+    fn call(
+        &mut self,
+        _now: Duration,
+        input: Input<'_>,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Panic> {
         let node = &mut self.0;
         let mut effects = Vec::new();
         catch_unwind(AssertUnwindSafe(|| match input {
@@ -223,9 +228,7 @@ where
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     let build: Rc<dyn Fn() -> AnyNode> = Rc::new(move || build().into());
     let next: Rc<dyn Fn() -> AnyNode> = Rc::new(move || next().into());
-    Box::new(move |spec: &NodeSpec| {
-        supervised(build.clone(), Some(next.clone()), &args, spec)
-    })
+    Box::new(move |spec: &NodeSpec| supervised(build.clone(), Some(next.clone()), &args, spec))
 }
 
 /// Runs `host test -w WORKLOAD OPTIONS` with `build` as every node, natively. The
@@ -337,7 +340,7 @@ mod tests {
     mod supervised {
         use crate::native::Effect;
         use crate::prelude::*;
-        use harness::{Input, Node as _, NodeSpec};
+        use harness::{Input, NodeSpec};
 
         /// A counter that hands its count over; `panic` panics after sending, `rpc`
         /// asks c2 and answers when c2 does; with `crash_init` it panics in `init`
@@ -402,7 +405,10 @@ mod tests {
             out: &mut Vec<Effect>,
         ) -> Result<(), harness::Crash> {
             let body = body.to_string();
-            let input = Input::Message { src: "c1", body: &body };
+            let input = Input::Message {
+                src: "c1",
+                body: &body,
+            };
             n.handle(at_ms * 1_000_000, input, out)
         }
 
@@ -418,7 +424,10 @@ mod tests {
         fn started(mut make: harness::NodeFactory) -> Box<dyn harness::Node> {
             let mut n = make(&spec()).unwrap();
             let mut out = Vec::new();
-            let init = Input::Message { src: "c0", body: INIT };
+            let init = Input::Message {
+                src: "c0",
+                body: INIT,
+            };
             n.handle(0, init, &mut out).unwrap();
             assert_eq!(bodies(&out)[0]["type"], "init_ok");
             n
@@ -430,17 +439,26 @@ mod tests {
             let mut out = Vec::new();
             ask(&mut *n, 1, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
             out.clear();
-            let crash = ask(&mut *n, 2, json!({"type": "panic", "msg_id": 3}), &mut out).unwrap_err();
+            let crash =
+                ask(&mut *n, 2, json!({"type": "panic", "msg_id": 3}), &mut out).unwrap_err();
             assert!(
-                crash.reason.starts_with("panic; it was restarted: the node panicked in a handler: asked to panic"),
+                crash.reason.starts_with(
+                    "panic; it was restarted: the node panicked in a handler: asked to panic"
+                ),
                 "{crash}"
             );
             let b = bodies(&out);
             assert_eq!(b.len(), 1, "only the error goes out: {out:?}");
-            assert_eq!((b[0]["code"].as_u64(), b[0]["in_reply_to"].as_u64()), (Some(13), Some(3)));
+            assert_eq!(
+                (b[0]["code"].as_u64(), b[0]["in_reply_to"].as_u64()),
+                (Some(13), Some(3))
+            );
             // Timers gone, then the one the replayed init armed (its init_ok dropped).
             assert_eq!(out[1], Effect::Restarted);
-            assert!(matches!(out[2], Effect::SetTimer { delay_ms: 500, .. }), "{out:?}");
+            assert!(
+                matches!(out[2], Effect::SetTimer { delay_ms: 500, .. }),
+                "{out:?}"
+            );
             assert_eq!(out.len(), 3);
             out.clear();
             ask(&mut *n, 3, json!({"type": "count", "msg_id": 4}), &mut out).unwrap();
@@ -461,28 +479,65 @@ mod tests {
             // and the tenth crash in a row (the default streak) gives up.
             let mut at = 100;
             let mut id = 3;
-            for (streak, wait) in [(3, 200), (4, 400), (5, 800), (6, 1600), (7, 3200), (8, 5000), (9, 5000)] {
+            for (streak, wait) in [
+                (3, 200),
+                (4, 400),
+                (5, 800),
+                (6, 1600),
+                (7, 3200),
+                (8, 5000),
+                (9, 5000),
+            ] {
                 out.clear();
-                let crash = ask(&mut *n, at, json!({"type": "count", "msg_id": id}), &mut out).unwrap_err();
+                let crash = ask(
+                    &mut *n,
+                    at,
+                    json!({"type": "count", "msg_id": id}),
+                    &mut out,
+                )
+                .unwrap_err();
                 assert!(
-                    crash.reason.contains(&format!("retried at the first event after {wait} ms")),
+                    crash
+                        .reason
+                        .contains(&format!("retried at the first event after {wait} ms")),
                     "crash {streak}: {crash}"
                 );
                 assert_eq!(bodies(&out)[0]["code"], 11, "at {at} ms");
                 // Not yet due a millisecond early: refused without a retry.
                 out.clear();
-                ask(&mut *n, at + wait - 1, json!({"type": "count", "msg_id": id + 1}), &mut out).unwrap();
+                ask(
+                    &mut *n,
+                    at + wait - 1,
+                    json!({"type": "count", "msg_id": id + 1}),
+                    &mut out,
+                )
+                .unwrap();
                 assert_eq!(bodies(&out)[0]["code"], 11);
                 at += wait;
                 id += 2;
             }
             out.clear();
-            let crash = ask(&mut *n, at, json!({"type": "count", "msg_id": id}), &mut out).unwrap_err();
-            assert!(crash.reason.contains("given up on: 10 crashes in a row"), "{crash}");
+            let crash = ask(
+                &mut *n,
+                at,
+                json!({"type": "count", "msg_id": id}),
+                &mut out,
+            )
+            .unwrap_err();
+            assert!(
+                crash.reason.contains("given up on: 10 crashes in a row"),
+                "{crash}"
+            );
             assert_eq!(n.crashes(), 10);
             // Dead: nothing answers.
             out.clear();
-            ask(&mut *n, 60_000, json!({"type": "count", "msg_id": 7}), &mut out).unwrap();
+            ask(
+                &mut *n,
+                60_000,
+                json!({"type": "count", "msg_id": 7}),
+                &mut out,
+            )
+            .unwrap();
             assert!(out.is_empty(), "{out:?}");
         }
 
@@ -490,7 +545,10 @@ mod tests {
             let mut make = super::super::nodes(|| counter(true, false), &[]);
             let mut n = make(&spec()).unwrap();
             let mut out = Vec::new();
-            let init = Input::Message { src: "c0", body: INIT };
+            let init = Input::Message {
+                src: "c0",
+                body: INIT,
+            };
             let crash = n.handle(0, init, &mut out).unwrap_err();
             assert!(crash.reason.contains("could not restart"), "{crash}");
             let b = bodies(&out);
@@ -514,17 +572,20 @@ mod tests {
             );
             assert_eq!(out, [Effect::Restarted]);
             out.clear();
-            ask(&mut *n, 3, json!({"type": "echo", "echo": 5, "msg_id": 3}), &mut out).unwrap();
+            ask(
+                &mut *n,
+                3,
+                json!({"type": "echo", "echo": 5, "msg_id": 3}),
+                &mut out,
+            )
+            .unwrap();
             assert_eq!(bodies(&out)[0]["echo"], 5);
         }
 
         #[test]
         fn a_panic_in_restore_leaves_the_old_version_serving() {
-            let make = super::super::upgrading(
-                || counter(false, false),
-                || counter(false, true),
-                &[],
-            );
+            let make =
+                super::super::upgrading(|| counter(false, false), || counter(false, true), &[]);
             let mut n = started(make);
             let mut out = Vec::new();
             ask(&mut *n, 1, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
@@ -537,13 +598,18 @@ mod tests {
             );
             assert!(out.is_empty(), "{out:?}");
             ask(&mut *n, 3, json!({"type": "count", "msg_id": 3}), &mut out).unwrap();
-            assert_eq!(bodies(&out)[0]["count"], 2, "the old version, with its count");
+            assert_eq!(
+                bodies(&out)[0]["count"],
+                2,
+                "the old version, with its count"
+            );
             assert_eq!(n.crashes(), 0);
         }
 
         #[test]
         fn a_swap_mid_rpc_drops_the_callback_and_the_late_reply_is_ignored() {
-            let make = super::super::upgrading(|| counter(false, false), || counter(false, false), &[]);
+            let make =
+                super::super::upgrading(|| counter(false, false), || counter(false, false), &[]);
             let mut n = started(make);
             let mut out = Vec::new();
             ask(&mut *n, 1, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
@@ -557,9 +623,18 @@ mod tests {
             assert!(!out.contains(&Effect::Restarted), "{out:?}");
             // c2's answer reaches the new version, which awaits nothing: no rpc_ok.
             out.clear();
-            let answer = json!({"type": "question_ok", "answer": 42, "in_reply_to": question["msg_id"]});
+            let answer =
+                json!({"type": "question_ok", "answer": 42, "in_reply_to": question["msg_id"]});
             let body = answer.to_string();
-            n.handle(4_000_000, Input::Message { src: "c2", body: &body }, &mut out).unwrap();
+            n.handle(
+                4_000_000,
+                Input::Message {
+                    src: "c2",
+                    body: &body,
+                },
+                &mut out,
+            )
+            .unwrap();
             assert!(bodies(&out).is_empty(), "{out:?}");
             ask(&mut *n, 5, json!({"type": "count", "msg_id": 4}), &mut out).unwrap();
             assert_eq!(bodies(&out)[0]["count"], 2, "the state crossed");

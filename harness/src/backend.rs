@@ -16,15 +16,9 @@ pub enum Output {
     /// Node `node` asked for `effect`.
     Effect { node: usize, effect: Effect },
     /// The node crashed (and restarted itself).
-    Crashed {
-        node: usize,
-        error: String,
-    },
+    Crashed { node: usize, error: String },
     /// A node process is gone or said something that is not a message.
-    Fault {
-        node: usize,
-        what: String,
-    },
+    Fault { node: usize, what: String },
 }
 
 /// The nodes of a run.
@@ -137,7 +131,11 @@ impl InProcess {
 /// Turns what node `node` asked for into outputs; true if it started over.
 fn drain(effects: &mut Vec<Effect>, node: usize, out: &mut Vec<Output>) -> bool {
     let restarted = effects.contains(&Effect::Restarted);
-    out.extend(effects.drain(..).map(|effect| Output::Effect { node, effect }));
+    out.extend(
+        effects
+            .drain(..)
+            .map(|effect| Output::Effect { node, effect }),
+    );
     restarted
 }
 

@@ -17,8 +17,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use crate::backend::{init_line, log_line, Backend, Output};
-use crate::node::Effect;
 use crate::net::Message;
+use crate::node::Effect;
 
 /// Messages read from the nodes and not yet taken by the event loop, at most.
 const OUTPUT_QUEUE: usize = 4096;

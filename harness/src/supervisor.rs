@@ -197,7 +197,9 @@ impl std::error::Error for UpgradeError {}
 enum State {
     Up,
     /// The last restart failed; retry at the first event at or after `retry_at`.
-    Down { retry_at: Duration },
+    Down {
+        retry_at: Duration,
+    },
     GaveUp,
 }
 
@@ -287,7 +289,8 @@ impl<V: Version> Supervisor<V> {
             // A node that had given up is dead and answers nothing, as a dead process.
             if !was_dead {
                 let text = "the node is down after crashing; it is retried after a back-off";
-                if let Some(reply) = error_reply(body, protocol::code::TEMPORARILY_UNAVAILABLE, text)
+                if let Some(reply) =
+                    error_reply(body, protocol::code::TEMPORARILY_UNAVAILABLE, text)
                 {
                     out.push(Effect::Send {
                         dest: src.to_string(),
@@ -730,7 +733,12 @@ mod tests {
 
     impl Instance for FakeInstance {
         type Failure = Boom;
-        fn call(&mut self, _: Duration, input: Input<'_>, out: &mut Vec<Effect>) -> Result<(), Boom> {
+        fn call(
+            &mut self,
+            _: Duration,
+            input: Input<'_>,
+            out: &mut Vec<Effect>,
+        ) -> Result<(), Boom> {
             let Input::Message { src, body } = input else {
                 return Ok(());
             };
@@ -742,8 +750,13 @@ mod tests {
             let mut effects = vec![];
             match body["type"].as_str().unwrap() {
                 "init" => {
-                    effects.push(send(json!({"type": "init_ok", "in_reply_to": body["msg_id"]})));
-                    effects.push(Effect::SetTimer { id: 1, delay_ms: 50 });
+                    effects.push(send(
+                        json!({"type": "init_ok", "in_reply_to": body["msg_id"]}),
+                    ));
+                    effects.push(Effect::SetTimer {
+                        id: 1,
+                        delay_ms: 50,
+                    });
                     if self.fake.fail_init {
                         return Err(Boom(vec!["init failed".into()]));
                     }
@@ -765,7 +778,12 @@ mod tests {
         fn snapshot(&mut self, _: Duration) -> Result<Option<Vec<u8>>, Boom> {
             Ok(Some(self.count.to_string().into_bytes()))
         }
-        fn restore(&mut self, _: Duration, state: &[u8], out: &mut Vec<Effect>) -> Result<Result<(), String>, Boom> {
+        fn restore(
+            &mut self,
+            _: Duration,
+            state: &[u8],
+            out: &mut Vec<Effect>,
+        ) -> Result<Result<(), String>, Boom> {
             match self.fake.restore {
                 Restore::Accept => {
                     self.count = String::from_utf8_lossy(state).parse().unwrap();
@@ -796,7 +814,13 @@ mod tests {
         s
     }
 
-    fn ask(s: &mut Supervisor<Fake>, at_ms: u64, kind: &str, id: u64, out: &mut Vec<Effect>) -> Result<(), Crashed<Boom>> {
+    fn ask(
+        s: &mut Supervisor<Fake>,
+        at_ms: u64,
+        kind: &str,
+        id: u64,
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Crashed<Boom>> {
         let body = json!({"type": kind, "msg_id": id}).to_string();
         s.on_message(Duration::from_millis(at_ms), "c1", &body, out)
     }
@@ -837,14 +861,29 @@ mod tests {
         out.clear();
         let crash = ask(&mut s, 20, "fail", 3, &mut out).unwrap_err();
         assert_eq!(crash.after, AfterCrash::Restarted);
-        assert_eq!(crash.to_harness().reason, "boom; it was restarted: asked to fail\n  trap");
+        assert_eq!(
+            crash.to_harness().reason,
+            "boom; it was restarted: asked to fail\n  trap"
+        );
         // Error 13, then the timers gone, then the timer the replayed init armed; no
         // init_ok and no send of the crashed call.
         let b = bodies(&out);
         assert_eq!(b.len(), 1, "{out:?}");
-        assert_eq!((b[0]["code"].as_u64(), b[0]["in_reply_to"].as_u64()), (Some(13), Some(3)));
+        assert_eq!(
+            (b[0]["code"].as_u64(), b[0]["in_reply_to"].as_u64()),
+            (Some(13), Some(3))
+        );
         assert_eq!(b[0]["text"], "node crashed: asked to fail");
-        assert_eq!(out[1..], [Effect::Restarted, Effect::SetTimer { id: 1, delay_ms: 50 }]);
+        assert_eq!(
+            out[1..],
+            [
+                Effect::Restarted,
+                Effect::SetTimer {
+                    id: 1,
+                    delay_ms: 50
+                }
+            ]
+        );
         // A fresh instance, with a new incarnation (so a new seed).
         out.clear();
         ask(&mut s, 30, "count", 4, &mut out).unwrap();
@@ -856,7 +895,13 @@ mod tests {
 
     #[test]
     fn a_crash_loop_backs_off_with_error_11_and_then_gives_up() {
-        let mut s = started(Fake { fail_init: true, ..fake("v1") }, 4);
+        let mut s = started(
+            Fake {
+                fail_init: true,
+                ..fake("v1")
+            },
+            4,
+        );
         assert_eq!(s.crashes(), 2, "init crashed, and so did its replay");
         let mut out = vec![];
         // Down: refused definitely until the back-off (100 ms) has passed.
@@ -864,8 +909,19 @@ mod tests {
         assert_eq!(bodies(&out)[0]["code"], 11);
         out.clear();
         let crash = ask(&mut s, 100, "count", 3, &mut out).unwrap_err();
-        assert_eq!(crash.after, AfterCrash::Down { retry_in: Duration::from_millis(200) });
-        assert!(crash.failure.one_line().starts_with("replaying init to the restarted node crashed"), "{crash}");
+        assert_eq!(
+            crash.after,
+            AfterCrash::Down {
+                retry_in: Duration::from_millis(200)
+            }
+        );
+        assert!(
+            crash
+                .failure
+                .one_line()
+                .starts_with("replaying init to the restarted node crashed"),
+            "{crash}"
+        );
         assert_eq!(bodies(&out)[0]["code"], 11);
         // Not yet due at 299 ms; due at 300 ms, and the fourth crash gives up.
         out.clear();
@@ -887,7 +943,9 @@ mod tests {
         let mut out = vec![];
         ask(&mut s, 1, "count", 2, &mut out).unwrap();
         out.clear();
-        let u = s.upgrade(Duration::from_millis(2), fake("v2"), &mut out).unwrap();
+        let u = s
+            .upgrade(Duration::from_millis(2), fake("v2"), &mut out)
+            .unwrap();
         assert!(u.state_carried && u.fresh_because.is_none(), "{u}");
         assert_eq!((u.from.as_str(), u.to.as_str()), ("v1", "v2"));
         // What restore armed; no Restarted: the old timers stay armed.
@@ -905,12 +963,27 @@ mod tests {
         let mut out = vec![];
         ask(&mut s, 1, "count", 2, &mut out).unwrap();
         out.clear();
-        let new = Fake { restore: Restore::Refuse, ..fake("v2") };
+        let new = Fake {
+            restore: Restore::Refuse,
+            ..fake("v2")
+        };
         let u = s.upgrade(Duration::from_millis(2), new, &mut out).unwrap();
         assert!(!u.state_carried);
-        assert_eq!(u.fresh_because.as_deref(), Some("the new version's restore refused the state: not my state"));
+        assert_eq!(
+            u.fresh_because.as_deref(),
+            Some("the new version's restore refused the state: not my state")
+        );
         assert!(u.to_string().contains("state not carried (the new version's restore refused the state: not my state; started fresh with init)"), "{u}");
-        assert_eq!(out, [Effect::Restarted, Effect::SetTimer { id: 1, delay_ms: 50 }]);
+        assert_eq!(
+            out,
+            [
+                Effect::Restarted,
+                Effect::SetTimer {
+                    id: 1,
+                    delay_ms: 50
+                }
+            ]
+        );
         out.clear();
         ask(&mut s, 3, "count", 3, &mut out).unwrap();
         assert_eq!(bodies(&out)[0]["count"], 1, "fresh");
@@ -922,15 +995,33 @@ mod tests {
         let mut out = vec![];
         ask(&mut s, 1, "count", 2, &mut out).unwrap();
         out.clear();
-        let new = Fake { restore: Restore::Crash, ..fake("v2") };
-        let e = s.upgrade(Duration::from_millis(2), new, &mut out).unwrap_err();
+        let new = Fake {
+            restore: Restore::Crash,
+            ..fake("v2")
+        };
+        let e = s
+            .upgrade(Duration::from_millis(2), new, &mut out)
+            .unwrap_err();
         assert_eq!(e.to_string(), "not swapping v1 -> v2: the new version crashed (boom) in restore: restore trapped; the old version keeps serving");
-        let new = Fake { handoff: false, fail_init: true, ..fake("v3") };
-        let e = s.upgrade(Duration::from_millis(2), new, &mut out).unwrap_err();
-        assert!(e.reason.contains("handling the replayed init: init failed"), "{e}");
+        let new = Fake {
+            handoff: false,
+            fail_init: true,
+            ..fake("v3")
+        };
+        let e = s
+            .upgrade(Duration::from_millis(2), new, &mut out)
+            .unwrap_err();
+        assert!(
+            e.reason.contains("handling the replayed init: init failed"),
+            "{e}"
+        );
         assert!(out.is_empty(), "{out:?}");
         ask(&mut s, 3, "count", 3, &mut out).unwrap();
-        assert_eq!(bodies(&out)[0]["count"], 2, "the old version, with its state");
+        assert_eq!(
+            bodies(&out)[0]["count"],
+            2,
+            "the old version, with its state"
+        );
         assert_eq!(s.version().label(), "v1");
         assert_eq!(s.crashes(), 0, "a refused swap is no crash");
     }
@@ -938,8 +1029,10 @@ mod tests {
     #[test]
     fn the_first_instance_keeps_the_seed_and_later_ones_differ() {
         assert_eq!(incarnation_seed(42, 0), 42);
-        let seeds: std::collections::HashSet<u64> =
-            [0, 1, 2, 1 << 32, (1 << 32) + 1].iter().map(|&i| incarnation_seed(42, i)).collect();
+        let seeds: std::collections::HashSet<u64> = [0, 1, 2, 1 << 32, (1 << 32) + 1]
+            .iter()
+            .map(|&i| incarnation_seed(42, i))
+            .collect();
         assert_eq!(seeds.len(), 5);
     }
 }

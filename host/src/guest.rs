@@ -231,7 +231,6 @@ impl std::fmt::Display for GuestFault {
 
 impl std::error::Error for GuestFault {}
 
-
 /// What the current call has used of its allowances.
 struct CallState {
     started: Instant,

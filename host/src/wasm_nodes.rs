@@ -66,6 +66,10 @@ fn start(
     let max_crash_streak = options.max_crash_streak;
     let env = NodeEnv::open(options)?;
     let next = upgrade.map(|new| WasmVersion::new(new.clone(), env.clone()));
-    Supervised::new(WasmVersion::new(loaded.clone(), env), next, max_crash_streak)
-        .map_err(|crash| crash.error)
+    Supervised::new(
+        WasmVersion::new(loaded.clone(), env),
+        next,
+        max_crash_streak,
+    )
+    .map_err(|crash| crash.error)
 }
