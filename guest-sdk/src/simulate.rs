@@ -1,6 +1,8 @@
 //! SDK nodes in the real harness, natively: the same workloads, network, nemesis
 //! and checkers as `host test`, with each node a [`NativeNode`] instead of a wasm
-//! instance, on the simulation's clock and seeds. A challenge's `cargo test` runs
+//! instance, on the simulation's clock and seeds, and under the same supervisor
+//! (`harness::supervisor`): a panic is a crash as a trap is, with the same error 13,
+//! restart, back-off and give-up. A challenge's `cargo test` runs
 //! whole Maelstrom tests on many seeds in milliseconds. Opt-in (feature
 //! `harness`), so the SDK a guest links knows nothing of the harness. With
 //! [`upgrading`] and `--upgrade`, the harness's rolling upgrade switches each node

@@ -1,6 +1,7 @@
 //! Live swap for `host run`: notices that the node's .wasm was replaced (or SIGHUP),
 //! reads and compiles the new version on a thread of its own, and hands the loaded
-//! component to the event loop, which switches between two events (`Node::upgrade`).
+//! component to the event loop, which switches between two events (the supervisor's
+//! `upgrade`, `harness::supervisor`).
 //! The loop never waits for a compile: until the new version is ready, the old one
 //! keeps answering messages and firing timers.
 //!
