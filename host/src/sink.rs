@@ -11,8 +11,12 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 /// Where a node's stderr (and stdout, which must never reach Maelstrom) goes.
 #[derive(Clone)]
 pub enum Logs {
+    /// The host's own stderr (`host run`).
     Inherit,
+    /// Nowhere: for tests, whose nodes' output nobody reads.
+    #[cfg_attr(not(test), allow(dead_code))]
     Discard,
+    /// A file of its own (`host test`: the node's log in the run's directory).
     File(PathBuf),
 }
 

@@ -14,8 +14,8 @@ use harness::supervisor::Supervised;
 use crate::component::Loaded;
 use crate::guest::{Environment, NodeOptions};
 use crate::instance::{NodeEnv, WasmVersion};
+use crate::limits::Limits;
 use crate::sink::Logs;
-use crate::Limits;
 
 /// The factory `host test` gives the harness: every node an instance of `path`, or
 /// of `upgrade` once the roll has reached it.
