@@ -470,6 +470,45 @@ mod tests {
         }
 
         #[test]
+        fn in_a_whole_run_a_panic_is_a_reported_crash_and_the_node_goes_on() {
+            // An echo that panics on every payload ending in 7, as the crashy fixture.
+            let crashy = || {
+                Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
+                    let echo = req.body["echo"].clone();
+                    if echo.as_str().is_some_and(|s| s.ends_with('7')) {
+                        panic!("asked to echo {echo}");
+                    }
+                    ctx.reply(&req, json!({"type": "echo_ok", "echo": echo}))
+                })
+            };
+            let o = super::super::test(
+                "echo",
+                "--node-count 2 --time-limit 20 --seed 3",
+                crashy,
+                &[],
+            )
+            .unwrap();
+            assert!(o.crashes.count > 0);
+            let first = &o.crashes.first[0];
+            assert!(
+                first.error.contains(
+                    "panic; it was restarted: the node panicked in a handler: asked to echo"
+                ),
+                "{first:?}"
+            );
+            // Each crashed echo got error 13 (indefinite), so the echo check fails on
+            // them and on nothing else.
+            assert!(!o.is_valid());
+            assert!(
+                o.problems
+                    .iter()
+                    .all(|p| p.contains("with info ([\"crash\"") || p.contains("went wrong in all")),
+                "{:?}",
+                o.problems
+            );
+        }
+
+        #[test]
         fn a_crash_loop_backs_off_with_error_11_then_gives_up() {
             let mut n = started_crashing();
             let mut out = Vec::new();
