@@ -8,7 +8,7 @@
 #[derive(Default)]
 pub(crate) struct Host {
     #[cfg(not(target_arch = "wasm32"))]
-    effects: std::cell::RefCell<Vec<crate::native::Effect>>,
+    effects: std::cell::RefCell<Vec<protocol::Effect>>,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -27,22 +27,22 @@ impl Host {
 #[cfg(not(target_arch = "wasm32"))]
 impl Host {
     pub fn send(&self, dest: &str, body: &str) {
-        self.push(crate::native::Effect::Send {
+        self.push(protocol::Effect::Send {
             dest: dest.to_string(),
             body: body.to_string(),
         });
     }
     pub fn set_timer(&self, id: u64, delay_ms: u64) {
-        self.push(crate::native::Effect::SetTimer { id, delay_ms });
+        self.push(protocol::Effect::SetTimer { id, delay_ms });
     }
     pub fn cancel_timer(&self, id: u64) {
-        self.push(crate::native::Effect::CancelTimer { id });
+        self.push(protocol::Effect::CancelTimer { id });
     }
-    fn push(&self, e: crate::native::Effect) {
+    fn push(&self, e: protocol::Effect) {
         self.effects.borrow_mut().push(e);
     }
     /// Moves everything recorded so far to the end of `out`.
-    pub fn drain_into(&self, out: &mut Vec<crate::native::Effect>) {
+    pub fn drain_into(&self, out: &mut Vec<protocol::Effect>) {
         out.append(&mut self.effects.borrow_mut());
     }
 }
