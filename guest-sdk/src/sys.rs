@@ -79,8 +79,8 @@ mod native_env {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
-    /// A node's arguments and its random number generator (splitmix64: tiny, and
-    /// every seed gives a full-period, well-mixed stream).
+    /// A node's arguments and its random number generator (`protocol::SplitMix64`'s
+    /// state).
     pub(crate) struct Env {
         pub args: Vec<String>,
         rng: Cell<u64>,
@@ -94,12 +94,10 @@ mod native_env {
             }
         }
         pub fn next_u64(&self) -> u64 {
-            let s = self.rng.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-            self.rng.set(s);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
+            let mut r = protocol::SplitMix64(self.rng.get());
+            let v = r.next_u64();
+            self.rng.set(r.0);
+            v
         }
     }
 

@@ -92,7 +92,7 @@ pub type FailureOf<V> = <<V as Version>::Instance as Instance>::Failure;
 /// The seed of a node's instance number `incarnation` (0: its first), from the
 /// node's seed: restarts and swaps draw new numbers, and the first keeps the seed.
 pub fn incarnation_seed(seed: u64, incarnation: u64) -> u64 {
-    seed ^ incarnation.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    seed ^ incarnation.wrapping_mul(protocol::GOLDEN_GAMMA)
 }
 
 /// What became of a node after a crash.

@@ -15,8 +15,8 @@ pub fn install(wasi: &mut WasiCtxBuilder, global: &Arc<AtomicU64>, seed: u64) ->
     });
     wasi.wall_clock(SimWallClock(clock.clone()))
         .monotonic_clock(SimMonotonicClock(clock.clone()))
-        .secure_random(SplitMix(seed))
-        .insecure_random(SplitMix(seed.wrapping_add(1)))
+        .secure_random(SplitMix(protocol::SplitMix64(seed)))
+        .insecure_random(SplitMix(protocol::SplitMix64(seed.wrapping_add(1))))
         .insecure_random_seed(u128::from(seed));
     clock
 }
@@ -71,8 +71,9 @@ impl HostMonotonicClock for SimMonotonicClock {
     }
 }
 
-/// A small seeded generator for guests' random numbers in simulations.
-struct SplitMix(u64);
+/// The one seeded generator (`protocol::SplitMix64`), as the `rand` trait WASI's
+/// randomness takes: guests' random numbers in simulations.
+struct SplitMix(protocol::SplitMix64);
 
 impl rand::TryRng for SplitMix {
     type Error = std::convert::Infallible;
@@ -80,11 +81,7 @@ impl rand::TryRng for SplitMix {
         Ok(self.try_next_u64()? as u32)
     }
     fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        Ok(z ^ (z >> 31))
+        Ok(self.0.next_u64())
     }
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
         for chunk in dst.chunks_mut(8) {
