@@ -23,6 +23,17 @@ impl Kind {
             Kind::Info => "info",
         }
     }
+
+    /// The kind named `name` (Jepsen's `:type`), if it is one.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Some(match name {
+            "invoke" => Kind::Invoke,
+            "ok" => Kind::Ok,
+            "fail" => Kind::Fail,
+            "info" => Kind::Info,
+            _ => return None,
+        })
+    }
 }
 
 /// One entry of the history: an invocation or a completion.
@@ -94,7 +105,8 @@ impl History {
     }
 }
 
-/// The client history, one operation per line, next to the node logs.
+/// The client history, one operation per line, next to the node logs; read back by
+/// [`crate::read`].
 pub fn write_jsonl(h: &History, nodes: &[String], path: &Path) -> anyhow::Result<()> {
     use std::io::Write;
     let file = std::fs::File::create(path)?;
@@ -110,6 +122,8 @@ pub fn write_jsonl(h: &History, nodes: &[String], path: &Path) -> anyhow::Result
             "time": e.time as f64 / 1e9,
             "error": e.error,
             "final": e.is_final,
+            // A completion's invocation, so that a reader pairs them as the run did.
+            "invoke": e.invoke,
         });
         writeln!(w, "{line}")?;
     }

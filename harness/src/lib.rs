@@ -73,6 +73,7 @@ mod options;
 mod outcome;
 mod problem;
 mod process;
+pub mod read;
 mod record;
 mod report;
 mod rng;
