@@ -61,6 +61,7 @@
 
 mod backend;
 mod builder;
+pub mod check;
 mod cli;
 mod client;
 mod config;
@@ -89,6 +90,7 @@ mod upgrade;
 mod workload;
 
 pub use builder::{Builder, Sim};
+pub use check::{check, CheckArgs, CheckOptions, Checked};
 pub use cli::{main, MakeNodes};
 pub use config::{given_words, TestArgs};
 pub use history::{Entry, History, Kind};

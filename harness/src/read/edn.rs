@@ -1,7 +1,7 @@
 //! Jepsen's `history.edn` (as Maelstrom writes it) and Knossos' test histories, read
 //! one op map at a time: a scanner cuts the file into top-level forms (or the
 //! elements of one top-level vector, as Knossos keeps them) without holding the
-//! file, `edn-format` parses each, and each op's value is put into the shape the
+//! file (Knossos' files are one vector or list of them), `edn-format` parses each, and each op's value is put into the shape the
 //! workload's checker reads (Maelstrom's independent `[k v]` tuples, kafka's
 //! `[[:send k [offset msg]]]` micro-ops, echo's whole reply body...).
 
@@ -96,7 +96,7 @@ impl<R: BufRead> Forms<R> {
         }
         let mut first = self.skip_blank()?;
         if self.in_vector.is_none() {
-            let vector = first == Some(b'[');
+            let vector = matches!(first, Some(b'[' | b'('));
             if vector {
                 self.byte()?;
                 first = self.skip_blank()?;
@@ -108,7 +108,7 @@ impl<R: BufRead> Forms<R> {
                 self.done = true;
                 return Ok(None);
             }
-            Some(b']') if self.in_vector == Some(true) => {
+            Some(b']' | b')') if self.in_vector == Some(true) => {
                 self.done = true;
                 return Ok(None);
             }
@@ -118,7 +118,9 @@ impl<R: BufRead> Forms<R> {
         let mut depth = 0usize;
         loop {
             let Some(b) = self.peek()? else { break };
-            if depth == 0 && !text.is_empty() && (b.is_ascii_whitespace() || b == b',' || b == b']')
+            if depth == 0
+                && !text.is_empty()
+                && (b.is_ascii_whitespace() || matches!(b, b',' | b']' | b')'))
             {
                 break;
             }
@@ -219,7 +221,8 @@ fn op(edn: &Edn, workload: Option<Workload>) -> Result<Option<RawOp>, String> {
         e => e,
     };
     let Edn::Map(m) = edn else {
-        return Err(format!("not an op map: {}", edn_format::emit_str(edn)));
+        let text: String = edn_format::emit_str(edn).chars().take(120).collect();
+        return Err(format!("not an op map: {text}..."));
     };
     let get = |k: &str| m.get(&Edn::Keyword(edn_format::Keyword::from_name(k)));
     let name = |k: &str| match get(k) {
