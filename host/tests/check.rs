@@ -86,7 +86,10 @@ fn lin_kv_unknown_names_its_budget_and_exits_1() {
     let o = check(&["-w", "lin-kv", "--lin-kv-budget", "1", p]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(out.contains("UNKNOWN") && out.contains("--lin-kv-budget"), "{out}");
+    assert!(
+        out.contains("UNKNOWN") && out.contains("--lin-kv-budget"),
+        "{out}"
+    );
     // With the default budget the writes linearize in any order.
     let o = check(&["-w", "lin-kv", p]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -108,12 +111,18 @@ fn our_own_history_round_trips_through_host_check() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     std::fs::write(
         run.join("history.jsonl"),
-        lines.join("\n").replace(r#""value":2,"time":1.001"#, r#""value":3,"time":1.001"#),
+        lines
+            .join("\n")
+            .replace(r#""value":2,"time":1.001"#, r#""value":3,"time":1.001"#),
     )
     .unwrap();
     let o = check(&[run.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("n1"), "the problem names the node: {}", text(&o));
+    assert!(
+        text(&o).contains("n1"),
+        "the problem names the node: {}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -128,5 +137,9 @@ fn errors_exit_2() {
     assert!(text(&o).contains("operation 1"), "{}", text(&o));
     let o = check(&[dir.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("no history.jsonl or history.edn"), "{}", text(&o));
+    assert!(
+        text(&o).contains("no history.jsonl or history.edn"),
+        "{}",
+        text(&o)
+    );
 }

@@ -116,8 +116,7 @@ impl<R: BufRead> Forms<R> {
         }
         let mut text = Vec::new();
         let mut depth = 0usize;
-        loop {
-            let Some(b) = self.peek()? else { break };
+        while let Some(b) = self.peek()? {
             if depth == 0
                 && !text.is_empty()
                 && (b.is_ascii_whitespace() || matches!(b, b',' | b']' | b')'))

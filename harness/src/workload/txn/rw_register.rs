@@ -680,16 +680,30 @@ mod tests {
             (&["serializable"][..], vec![]),
             (&["strong-session-read-committed"], vec![]),
             (&["PL-SI"], vec![]),
-            (&["strong-session-snapshot-isolation"], vec!["G-single-item-process"]),
-            (&["strong-session-serializable"], vec!["G-single-item-process"]),
+            (
+                &["strong-session-snapshot-isolation"],
+                vec!["G-single-item-process"],
+            ),
+            (
+                &["strong-session-serializable"],
+                vec!["G-single-item-process"],
+            ),
         ] {
             let v = judge_history(models, &h);
             assert_eq!(types(&v), expected, "{models:?}: {:?}", v.problems);
-            let valid = if expected.is_empty() { Valid::True } else { Valid::False };
+            let valid = if expected.is_empty() {
+                Valid::True
+            } else {
+                Valid::False
+            };
             assert_eq!(v.valid, valid, "{models:?}");
         }
         let v = judge_history(&["strong-session-snapshot-isolation"], &h);
-        assert!(v.problems[0].text.contains("same process"), "{:?}", v.problems);
+        assert!(
+            v.problems[0].text.contains("same process"),
+            "{:?}",
+            v.problems
+        );
         assert_eq!(v.result["dependencies"]["process"], 1);
         // Two processes, one after the other: real time orders them, the sessions do not.
         let two = history(&txns, false);
@@ -710,7 +724,10 @@ mod tests {
             (Kind::Ok, json!([["w", 1, 1]])),
         ];
         let session = one_session(&txns);
-        assert_eq!(judge_history(&["read-committed"], &session).valid, Valid::True);
+        assert_eq!(
+            judge_history(&["read-committed"], &session).valid,
+            Valid::True
+        );
         let v = judge_history(&["strong-session-read-committed"], &session);
         assert_eq!(types(&v), ["G1c-process"]);
         let v = judge_history(&["strong-read-committed"], &history(&txns, false));
@@ -726,7 +743,11 @@ mod tests {
             let v = judge(&[], &txns);
             assert_eq!(v.valid, Valid::Unknown, "{txns:?}");
             assert_eq!(types(&v), ["empty-transaction-graph"]);
-            assert!(v.problems[0].text.contains("proves nothing"), "{:?}", v.problems);
+            assert!(
+                v.problems[0].text.contains("proves nothing"),
+                "{:?}",
+                v.problems
+            );
         }
         // Indeterminate txns alone prove nothing either.
         let v = judge(&[], &[(Kind::Info, json!([["w", 1, 1]]))]);
