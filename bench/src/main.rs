@@ -8,6 +8,7 @@
 
 mod checkers;
 mod harness;
+mod languages;
 mod memory;
 mod native_echo;
 mod nodes;
@@ -43,17 +44,19 @@ fn main() -> ExitCode {
     }
     let mut table = Table::default();
     table.header();
-    let all: [fn(&mut Table) -> Result<()>; 6] = [
+    let all: [fn(&mut Table) -> Result<()>; 7] = [
         echo_throughput,
         startup,
         rss,
         live_swap,
         harness,
         checker_speed,
+        languages,
     ];
-    // `bench swap`: the live swap figures alone.
+    // `bench swap`, `bench languages`: those figures alone.
     let sections: &[fn(&mut Table) -> Result<()>] = match std::env::args().nth(1).as_deref() {
         Some("swap") => &[live_swap],
+        Some("languages") => &[languages],
         _ => &all,
     };
     for section in sections {
@@ -180,6 +183,22 @@ fn live_swap(t: &mut Table) -> Result<()> {
             &millis(f.to_new_version),
             None,
         );
+    }
+    Ok(())
+}
+
+/// The same node in every guest language, side by side.
+fn languages(t: &mut Table) -> Result<()> {
+    t.section(&format!(
+        "languages: echo.wasm (size, first compile into an empty cache, {CLUSTER} started warm, \
+         idle RSS, echo through host run) and broadcast.wasm (25-node 3d, seed 1) in each"
+    ));
+    let (figures, missing) = languages::measure(CLUSTER)?;
+    for line in languages::lines(&figures) {
+        t.note(&line);
+    }
+    for m in missing {
+        t.note(&m);
     }
     Ok(())
 }

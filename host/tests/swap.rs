@@ -186,33 +186,10 @@ impl Drop for Host {
     }
 }
 
-#[test]
-fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
-    let dir = scratch("stream");
-    let path = dir.join("broadcast.wasm");
-    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
-    std::fs::write(&path, &v1).unwrap();
-    let mut host = Host::start(&path, &dir, &[]);
-    let mut sent = 0u64;
+/// `sent` broadcasts (values and msg_ids 1..=sent) were each answered once, and a read
+/// has every value: nothing lost or duplicated across the swaps.
+fn answered_once_and_nothing_lost(host: &mut Host, sent: u64) {
     let mut answers: HashMap<u64, usize> = HashMap::new();
-    let broadcast = |host: &mut Host, sent: &mut u64| {
-        *sent += 1;
-        host.send(json!({"type": "broadcast", "message": *sent, "msg_id": *sent}));
-    };
-    for _ in 0..50 {
-        broadcast(&mut host, &mut sent);
-    }
-    // The new version compiles cold while messages keep coming.
-    replace(&path, &rebuilt(&v1, "v2"));
-    let started = Instant::now();
-    while host.swaps().is_empty() {
-        broadcast(&mut host, &mut sent);
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(started.elapsed() < STUCK, "no swap:\n{}", host.stderr());
-    }
-    for _ in 0..50 {
-        broadcast(&mut host, &mut sent);
-    }
     for _ in 0..sent {
         let r = host.recv();
         assert_eq!(r["type"], "broadcast_ok", "{r}");
@@ -231,6 +208,35 @@ fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
         .collect();
     values.sort_unstable();
     assert_eq!(values, (1..=sent).collect::<Vec<_>>(), "no value lost");
+}
+
+#[test]
+fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
+    let dir = scratch("stream");
+    let path = dir.join("broadcast.wasm");
+    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
+    std::fs::write(&path, &v1).unwrap();
+    let mut host = Host::start(&path, &dir, &[]);
+    let mut sent = 0u64;
+    let broadcast = |host: &mut Host, sent: &mut u64| {
+        *sent += 1;
+        host.send(json!({"type": "broadcast", "message": *sent, "msg_id": *sent}));
+    };
+    for _ in 0..50 {
+        broadcast(&mut host, &mut sent);
+    }
+    // The new version compiles cold while messages keep coming.
+    replace(&path, &rebuilt(&v1, "v2"));
+    let started = Instant::now();
+    while host.swaps().is_empty() {
+        broadcast(&mut host, &mut sent);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(started.elapsed() < STUCK, "no swap:\n{}", host.stderr());
+    }
+    for _ in 0..50 {
+        broadcast(&mut host, &mut sent);
+    }
+    answered_once_and_nothing_lost(&mut host, sent);
     let swaps = host.swaps();
     assert_eq!(swaps.len(), 1, "{swaps:?}");
     assert!(swaps[0].contains("state carried"), "{}", swaps[0]);
@@ -356,4 +362,63 @@ fn a_state_the_new_version_refuses_starts_it_fresh_with_init() {
     // Fresh, and it knows who it is: init was replayed.
     let r = host.ask(json!({"type": "send", "key": "k", "msg": 1, "msg_id": 2}));
     assert_eq!(r["offset"], 0, "{r}");
+}
+
+/// The node's language changes under load, state and all: Rust -> Python ->
+/// JavaScript -> Go -> Rust, each a live swap of the same file while broadcasts keep
+/// coming. Every request is answered once, every value is still there, and each swap
+/// carried the state (the handoff format is the same in every language:
+/// docs/handoff.md). The components come from `make all` (every language); the cache
+/// is the one `make` and `make run` fill, so the swaps need not compile cold.
+#[test]
+fn a_node_swapped_across_every_language_under_load_keeps_its_state() {
+    let dir = scratch("languages");
+    let path = dir.join("broadcast.wasm");
+    let chain = [
+        "challenges/broadcast.wasm",
+        "challenges/python/broadcast.wasm",
+        "challenges/js/broadcast.wasm",
+        "challenges/go/broadcast.wasm",
+        "challenges/broadcast.wasm",
+    ];
+    let versions: Vec<Vec<u8>> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| rebuilt(&std::fs::read(built(c)).unwrap(), &format!("v{i}")))
+        .collect();
+    std::fs::write(&path, &versions[0]).unwrap();
+    let cache = common::repo().join("target/glomers-test-cache");
+    let cache = cache.display().to_string();
+    let mut host = Host::start(&path, &dir, &[("GLOMERS_CACHE_DIR", &cache)]);
+    let mut sent = 0u64;
+    let broadcast = |host: &mut Host, sent: &mut u64| {
+        *sent += 1;
+        host.send(json!({"type": "broadcast", "message": *sent, "msg_id": *sent}));
+    };
+    for (i, version) in versions.iter().enumerate().skip(1) {
+        for _ in 0..20 {
+            broadcast(&mut host, &mut sent);
+        }
+        replace(&path, version);
+        let started = Instant::now();
+        while host.swaps().len() < i {
+            broadcast(&mut host, &mut sent);
+            std::thread::sleep(Duration::from_millis(5));
+            assert!(
+                started.elapsed() < STUCK * 3,
+                "no swap to {}:\n{}",
+                chain[i],
+                host.stderr()
+            );
+        }
+    }
+    for _ in 0..20 {
+        broadcast(&mut host, &mut sent);
+    }
+    answered_once_and_nothing_lost(&mut host, sent);
+    let swaps = host.swaps();
+    assert_eq!(swaps.len(), chain.len() - 1, "{swaps:?}");
+    for s in &swaps {
+        assert!(s.contains("state carried"), "{s}");
+    }
 }
