@@ -45,14 +45,9 @@ impl std::fmt::Display for ReadError {
     }
 }
 
-impl std::error::Error for ReadError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReadError::Io { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
+/// The I/O error is said in the sentence itself, so it has no separate source
+/// (which `{:#}` would say twice).
+impl std::error::Error for ReadError {}
 
 /// The format of a history file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
