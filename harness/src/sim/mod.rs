@@ -29,6 +29,7 @@ use crate::config::Config;
 use crate::journal::Journal;
 use crate::nemesis::{Action, Nemesis, NodeState, Stream};
 use crate::net::{Addr, Message, Net};
+use crate::node::Effect;
 use crate::problem::Problem;
 use crate::record::{CrashRecord, Record};
 use crate::rng::Rng;

@@ -118,14 +118,20 @@ impl Run<'_> {
         let mut outs = std::mem::take(&mut self.outs);
         for o in outs.drain(..) {
             match o {
-                Output::Send { node, dest, body } => {
+                Output::Effect {
+                    node,
+                    effect: Effect::Send { dest, body },
+                } => {
                     if let Some(dest) = self.resolve(&dest) {
                         let (msg, delay) =
                             self.net.send(Addr::Node(node), dest, body, &mut self.rng);
                         self.post(msg, delay);
                     }
                 }
-                Output::SetTimer { node, id, delay_ms } => {
+                Output::Effect {
+                    node,
+                    effect: Effect::SetTimer { id, delay_ms },
+                } => {
                     self.timer_generation += 1;
                     let generation = self.timer_generation;
                     self.timers[node].insert(id, generation);
@@ -138,10 +144,16 @@ impl Run<'_> {
                         },
                     );
                 }
-                Output::CancelTimer { node, id } => {
+                Output::Effect {
+                    node,
+                    effect: Effect::CancelTimer { id },
+                } => {
                     self.timers[node].remove(&id);
                 }
-                Output::Restarted { node } => self.timers[node].clear(),
+                Output::Effect {
+                    node,
+                    effect: Effect::Restarted,
+                } => self.timers[node].clear(),
                 Output::Crashed { node, error } => {
                     self.crash_count += 1;
                     if self.crashes.len() < 10 {
