@@ -300,26 +300,6 @@ impl Clients {
 
     /// Counts of completions by outcome, overall and per function, as Jepsen's stats.
     pub fn stats_json(&self) -> (Value, bool) {
-        let mut all = [0u64; 3];
-        let mut by_f: std::collections::BTreeMap<&str, [u64; 3]> = Default::default();
-        for c in self.history.completions() {
-            let i = match c.kind {
-                Kind::Ok => 0,
-                Kind::Fail => 1,
-                _ => 2,
-            };
-            all[i] += 1;
-            by_f.entry(c.f).or_default()[i] += 1;
-        }
-        let one = |c: [u64; 3]| json!({"valid": c[0] > 0, "count": c[0] + c[1] + c[2], "ok-count": c[0], "fail-count": c[1], "info-count": c[2]});
-        let valid = by_f.values().all(|c| c[0] > 0);
-        let mut v = one(all);
-        v["by-f"] = by_f
-            .iter()
-            .map(|(f, c)| (f.to_string(), one(*c)))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-        v["valid"] = json!(valid);
-        (v, valid)
+        crate::history::stats(&self.history)
     }
 }

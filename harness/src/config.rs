@@ -88,6 +88,11 @@ pub struct TestArgs {
     /// names; strict-serializable, Maelstrom's default, when absent).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "MODELS")]
     pub consistency_models: Vec<Model>,
+    /// lin-kv: how many steps the linearizability search of one key may take before
+    /// the key is called "unknown" (raise it for long histories).
+    #[arg(long, default_value_t = crate::workload::LIN_KV_BUDGET, value_name = "STEPS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub lin_kv_budget: u64,
     /// The seed of every random choice; random if absent, and always printed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -292,6 +297,7 @@ pub struct Config {
     pub max_txn_length: usize,
     pub max_writes_per_key: usize,
     pub consistency_models: Vec<Model>,
+    pub lin_kv_budget: u64,
     pub seed: u64,
     pub command: String,
     /// Echo the nodes' stderr lines to ours (`--log-stderr`).
@@ -369,6 +375,7 @@ impl Config {
             max_txn_length: a.max_txn_length,
             max_writes_per_key: a.max_writes_per_key,
             consistency_models: a.consistency_models.clone(),
+            lin_kv_budget: a.lin_kv_budget,
             seed,
             command: String::new(),
             log_stderr: a.log_stderr,
@@ -390,6 +397,7 @@ impl Config {
             max_txn_length: self.max_txn_length,
             max_writes_per_key: self.max_writes_per_key,
             consistency_models: self.consistency_models.clone(),
+            lin_kv_budget: self.lin_kv_budget,
         }
     }
 }

@@ -23,6 +23,17 @@ impl Kind {
             Kind::Info => "info",
         }
     }
+
+    /// The kind named `name` (Jepsen's `:type`), if it is one.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Some(match name {
+            "invoke" => Kind::Invoke,
+            "ok" => Kind::Ok,
+            "fail" => Kind::Fail,
+            "info" => Kind::Info,
+            _ => return None,
+        })
+    }
 }
 
 /// One entry of the history: an invocation or a completion.
@@ -64,6 +75,32 @@ impl History {
     }
 }
 
+/// Counts of completions by outcome, overall and per function, as Jepsen's stats;
+/// and whether every function succeeded at least once (the stats checker's verdict).
+pub fn stats(h: &History) -> (Value, bool) {
+    let mut all = [0u64; 3];
+    let mut by_f: std::collections::BTreeMap<&str, [u64; 3]> = Default::default();
+    for c in h.completions() {
+        let i = match c.kind {
+            Kind::Ok => 0,
+            Kind::Fail => 1,
+            _ => 2,
+        };
+        all[i] += 1;
+        by_f.entry(c.f).or_default()[i] += 1;
+    }
+    let one = |c: [u64; 3]| json!({"valid": c[0] > 0, "count": c[0] + c[1] + c[2], "ok-count": c[0], "fail-count": c[1], "info-count": c[2]});
+    let valid = by_f.values().all(|c| c[0] > 0);
+    let mut v = one(all);
+    v["by-f"] = by_f
+        .iter()
+        .map(|(f, c)| (f.to_string(), one(*c)))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    v["valid"] = json!(valid);
+    (v, valid)
+}
+
 /// Hand-made histories for the checkers' tests.
 #[cfg(test)]
 impl Entry {
@@ -94,7 +131,57 @@ impl History {
     }
 }
 
-/// The client history, one operation per line, next to the node logs.
+/// Building a history by hand (for [`crate::check()`] and tests).
+impl History {
+    /// Appends `process`'s invocation of `f` with `value` at `time` ns; its index.
+    pub fn invoke(&mut self, process: u64, f: &'static str, value: Value, time: u64) -> usize {
+        let index = self.entries.len();
+        self.entries.push(Entry {
+            index,
+            kind: Kind::Invoke,
+            process,
+            node: 0,
+            f,
+            value,
+            time,
+            error: None,
+            is_final: false,
+            invoke: None,
+        });
+        index
+    }
+
+    /// Appends the completion of invocation `invocation` (which must be one), as
+    /// `kind` with `value` at `time` ns: the same process, function, node and
+    /// phase. Its index, or `None` if `invocation` is no invocation.
+    pub fn complete(
+        &mut self,
+        invocation: usize,
+        kind: Kind,
+        value: Value,
+        time: u64,
+    ) -> Option<usize> {
+        let inv = self
+            .entries
+            .get(invocation)
+            .filter(|e| e.kind == Kind::Invoke)?;
+        let index = self.entries.len();
+        let e = Entry {
+            index,
+            kind,
+            value,
+            time,
+            invoke: Some(invocation),
+            error: None,
+            ..inv.clone()
+        };
+        self.entries.push(e);
+        Some(index)
+    }
+}
+
+/// The client history, one operation per line, next to the node logs; read back by
+/// [`crate::read`].
 pub fn write_jsonl(h: &History, nodes: &[String], path: &Path) -> anyhow::Result<()> {
     use std::io::Write;
     let file = std::fs::File::create(path)?;
@@ -110,6 +197,8 @@ pub fn write_jsonl(h: &History, nodes: &[String], path: &Path) -> anyhow::Result
             "time": e.time as f64 / 1e9,
             "error": e.error,
             "final": e.is_final,
+            // A completion's invocation, so that a reader pairs them as the run did.
+            "invoke": e.invoke,
         });
         writeln!(w, "{line}")?;
     }

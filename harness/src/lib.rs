@@ -42,8 +42,9 @@
 //!
 //! The public API is small: [`Builder`] -> [`Sim`] -> [`Outcome`]; the [`Node`] trait
 //! with its [`Input`]s and [`Effect`]s; the typed options ([`Workload`], [`Topology`],
-//! [`Model`], ...); the client history ([`History`]); and [`main`], `host test`
-//! itself. Everything else is private, in rooms of one job each, read top-down:
+//! [`Model`], ...); the client history ([`History`]); [`check()`], a history judged
+//! without a run (and [`read`], histories read back from files: ours, Maelstrom's,
+//! Knossos'); and [`main`], `host test` itself, and [`check::main`], `host check`. Everything else is private, in rooms of one job each, read top-down:
 //!
 //! - Options: `options` (the typed values), `config` (`host test`'s options and the
 //!   test they decide, and the replay command).
@@ -53,7 +54,8 @@
 //!   queue of events), `net` (latency, partitions, message counts), `nemesis` (which
 //!   faults, when), `upgrade` (the rolling upgrade), `service` (lin-kv, seq-kv, lww-kv,
 //!   lin-tso), `client` (client processes), `rng` (the one seeded generator).
-//! - Judging: `history` (what clients did), `problem` (why a run is not valid), `workload` (generators and checkers),
+//! - Judging: `history` (what clients did), `read` (histories from files), `check`
+//!   (a history judged alone, and `host check`), `problem` (why a run is not valid), `workload` (generators and checkers),
 //!   `stats` (the one quantile formula), `outcome` (the typed result), `summary` (the
 //!   text a person reads).
 //! - Files: `store` (run directories), `journal` (every message), `report` (the page).
@@ -62,6 +64,7 @@
 
 mod backend;
 mod builder;
+pub mod check;
 mod cli;
 mod client;
 mod config;
@@ -75,6 +78,7 @@ mod options;
 mod outcome;
 mod problem;
 mod process;
+pub mod read;
 mod record;
 mod report;
 mod rng;
@@ -91,6 +95,7 @@ mod upgrade;
 mod workload;
 
 pub use builder::{Builder, Sim};
+pub use check::{check, CheckArgs, CheckOptions, Checked};
 pub use cli::{main, MakeNodes};
 pub use config::{given_words, TestArgs};
 pub use history::{Entry, History, Kind};

@@ -1,7 +1,8 @@
 //! `host`: runs Gossip Glomers nodes written as WebAssembly components.
 //!
 //! `host run` is what Maelstrom launches for each node; `host test` is the built-in
-//! Maelstrom-compatible harness; `host compile` fills the compiled-artifact cache.
+//! Maelstrom-compatible harness; `host check` judges a
+//! history without running anything; `host compile` fills the compiled-artifact cache.
 
 mod component;
 mod engine;
@@ -62,6 +63,14 @@ enum Command {
     Run(RunArgs),
     /// Runs a Maelstrom workload against a node, with the built-in harness.
     Test(Box<TestArgs>),
+    /// Checks a history (history.jsonl, or Maelstrom's / Jepsen's history.edn) or a
+    /// run's directory with a workload's checker, without running anything.
+    ///
+    /// Prints the verdict as `host test` does, writes results.json and report.html
+    /// beside the history (or in --store). Exit status: 0 valid, 1 invalid or
+    /// unknown, 2 error. See docs/check.md.
+    #[command(long_about)]
+    Check(harness::CheckArgs),
     /// Compiles a component into the cache ahead of time and prints the artifact's path.
     ///
     /// The cache lives in $GLOMERS_CACHE_DIR, else $XDG_CACHE_HOME/glomers, else
@@ -119,6 +128,7 @@ fn main() -> ExitCode {
             }
             test(*args)
         }
+        Command::Check(args) => harness::check::main(args),
         Command::Compile { wasm } => compile(&wasm).map(|()| 0),
     };
     match result {

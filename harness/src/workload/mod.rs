@@ -48,7 +48,12 @@ pub struct Options {
     pub max_txn_length: usize,
     pub max_writes_per_key: usize,
     pub consistency_models: Vec<Model>,
+    /// lin-kv: the steps one key's linearizability search may take.
+    pub lin_kv_budget: u64,
 }
+
+/// lin-kv's default search budget, in steps (`--lin-kv-budget`).
+pub const LIN_KV_BUDGET: u64 = 50_000_000;
 
 /// Jepsen's three-valued validity; `False` dominates `Unknown`, which dominates `True`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

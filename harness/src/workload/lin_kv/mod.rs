@@ -46,14 +46,14 @@ pub struct LinKv {
     readers: usize,
     groups: Vec<Group>,
     next_key: u64,
+    /// Steps one key's search may take (`--lin-kv-budget`).
+    budget: u64,
 }
 
 pub fn new(o: &super::Options) -> Result<Box<dyn Workload>> {
-    Ok(Box::new(LinKv::new(
-        o.concurrency,
-        o.nodes.len(),
-        o.key_count,
-    )))
+    let mut w = LinKv::new(o.concurrency, o.nodes.len(), o.key_count);
+    w.budget = o.lin_kv_budget;
+    Ok(Box::new(w))
 }
 
 impl LinKv {
@@ -75,6 +75,7 @@ impl LinKv {
                 })
                 .collect(),
             next_key: groups as u64,
+            budget: super::LIN_KV_BUDGET,
         }
     }
 
@@ -151,7 +152,7 @@ impl Workload for LinKv {
     }
 
     fn check(&self, history: &History, ctx: &Context) -> Verdict {
-        check(history, ctx, Budget::default())
+        check(history, ctx, Budget::of_steps(self.budget))
     }
 }
 
@@ -302,7 +303,8 @@ fn check(history: &History, ctx: &Context, budget: Budget) -> Verdict {
                 unknown.push(key.clone());
                 if problems.len() < 5 {
                     problems.push(Problem::new(format!(
-                        "key {key}: linearizability unknown: {why}"
+                        "key {key}: linearizability unknown: {why} (the search budget, --lin-kv-budget, is {} steps; a larger one searches further)",
+                        budget.steps
                     )));
                 }
                 (Valid::Unknown, json!({"why": why}))

@@ -33,12 +33,20 @@ pub struct Budget {
     pub configurations: usize,
 }
 
+impl Budget {
+    /// `steps` steps (`--lin-kv-budget`), and one configuration alive at once for
+    /// every 50 of them.
+    pub fn of_steps(steps: u64) -> Budget {
+        Budget {
+            steps,
+            configurations: usize::try_from(steps / 50).unwrap_or(usize::MAX).max(1),
+        }
+    }
+}
+
 impl Default for Budget {
     fn default() -> Budget {
-        Budget {
-            steps: 50_000_000,
-            configurations: 1_000_000,
-        }
+        Budget::of_steps(crate::workload::LIN_KV_BUDGET)
     }
 }
 

@@ -10,8 +10,9 @@
 //!   "sequential extension"): G-single-item (one rw), G-nonadjacent-item.
 //! - Serializable: any cycle with rw edges; those with adjacent rw edges are
 //!   G2-item.
-//! - Strict serializable: the same with real-time edges: the names take
-//!   "-realtime".
+//! - Strict serializable (and strong read committed, strong snapshot isolation):
+//!   the same with real-time edges: the names take "-realtime".
+//! - Strong session models: the same with process-order edges: "-process".
 
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -23,6 +24,7 @@ const WW: u8 = 1;
 const WR: u8 = 2;
 const RW: u8 = 4;
 const RT: u8 = 8;
+const PR: u8 = 16;
 
 /// How many edges of a component to try a cycle through, keeping the best.
 const TRIES: usize = 3;
@@ -44,8 +46,10 @@ pub struct Levels {
     pub single: bool,
     /// G2-item (repeatable read, serializable).
     pub g2: bool,
-    /// Cycles through real-time edges (strict serializable).
+    /// Cycles through real-time edges (strict serializable, the strong models).
     pub realtime: bool,
+    /// Cycles through process-order edges (the strong session models).
+    pub process: bool,
 }
 
 /// Elle's classification of a cycle by the kinds of its edges.
@@ -64,6 +68,8 @@ pub fn classify(steps: &[(TxnId, TxnId, Dep)]) -> String {
     };
     if rels.contains(&Rel::Realtime) {
         format!("{base}-realtime")
+    } else if rels.contains(&Rel::Process) {
+        format!("{base}-process")
     } else {
         base.to_string()
     }
@@ -138,7 +144,7 @@ fn path01(
 
 fn cost(rel: Rel) -> u32 {
     match rel {
-        Rel::Rw | Rel::Realtime => 1,
+        Rel::Rw | Rel::Realtime | Rel::Process => 1,
         _ => 0,
     }
 }
@@ -257,18 +263,25 @@ pub fn search(g: &Graph, levels: Levels) -> Vec<Cycle> {
             }
         }
     }
-    if levels.realtime {
-        let data = WW | WR | if levels.g2 || levels.single { RW } else { 0 };
-        for scc in sccs(g.n, edges_of(data)) {
+    // Cycles that need an order edge: process order first (real time contains it,
+    // as a process's txns follow one another), then real time.
+    let data = WW | WR | if levels.g2 || levels.single { RW } else { 0 };
+    let mut mask = data;
+    for (on, bit) in [(levels.process, PR), (levels.realtime, RT)] {
+        if !on {
+            continue;
+        }
+        for scc in sccs(g.n, edges_of(mask)) {
             for v in scc {
                 found[v] = true;
             }
         }
-        for scc in sccs(g.n, edges_of(data | RT)) {
+        mask |= bit;
+        for scc in sccs(g.n, edges_of(mask)) {
             if scc.iter().any(|&v| found[v]) {
                 continue;
             }
-            out.extend(cycle_in(g, data | RT, RT, &scc));
+            out.extend(cycle_in(g, mask, bit, &scc));
         }
     }
     out.into_iter()
@@ -314,6 +327,7 @@ mod tests {
         single: true,
         g2: true,
         realtime: true,
+        process: false,
     };
 
     #[test]
@@ -359,6 +373,7 @@ mod tests {
         assert_eq!(names(&g, ALL), ["G-single-item-realtime"]);
         let no_rt = Levels {
             realtime: false,
+            process: false,
             ..ALL
         };
         assert!(names(&g, no_rt).is_empty());

@@ -19,6 +19,11 @@ pub fn realtime(a_name: &str, b_name: &str) -> String {
     format!("{a_name} completed before {b_name} was invoked (real time)")
 }
 
+/// The words for a process-order edge, the same in every workload.
+pub fn process(a_name: &str, b_name: &str) -> String {
+    format!("{a_name} came before {b_name} in the same process (session order)")
+}
+
 /// "a cycle of N txns (G-single-item): T1 ...; T2 ...; so ... T1 = ..."
 pub fn cycle(d: &dyn Describe, c: &Cycle) -> String {
     let name = |t: TxnId| {
@@ -30,6 +35,7 @@ pub fn cycle(d: &dyn Describe, c: &Cycle) -> String {
         .iter()
         .map(|(a, b, dep)| match dep {
             Dep::Realtime => realtime(&name(*a), &name(*b)),
+            Dep::Process => process(&name(*a), &name(*b)),
             _ => d.dep(dep, &name(*a), &name(*b)),
         })
         .collect();

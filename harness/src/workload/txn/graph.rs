@@ -2,7 +2,8 @@
 //! each workload infers its own ww, wr and rw dependencies from what its data
 //! reveals about version orders, and adds them here with the facts that justify
 //! them, so the cycle search and the explanations need not know the data model.
-//! The real-time order (for the strict models) comes from the history alone.
+//! The real-time order (for the strict models) and the process order (for the
+//! strong-session models) come from the history alone.
 
 use crate::history::{History, Kind};
 
@@ -16,6 +17,7 @@ pub enum Rel {
     Wr,
     Rw,
     Realtime,
+    Process,
 }
 
 impl Rel {
@@ -25,6 +27,7 @@ impl Rel {
             Rel::Wr => 2,
             Rel::Rw => 4,
             Rel::Realtime => 8,
+            Rel::Process => 16,
         }
     }
 }
@@ -46,6 +49,8 @@ pub enum Dep {
     },
     /// The source completed before the target was invoked.
     Realtime,
+    /// The source came before the target in the same process (session).
+    Process,
 }
 
 impl Dep {
@@ -55,6 +60,7 @@ impl Dep {
             Dep::Ww { .. } => Rel::Ww,
             Dep::Rw { .. } => Rel::Rw,
             Dep::Realtime => Rel::Realtime,
+            Dep::Process => Rel::Process,
         }
     }
 }
@@ -102,6 +108,26 @@ impl Graph {
     /// How many edges of kind `rel`.
     pub fn count(&self, rel: Rel) -> usize {
         self.edges.iter().filter(|(_, _, d)| d.rel() == rel).count()
+    }
+
+    /// Process-order edges, as Elle's session models have them: each ok txn of a
+    /// process -> that process's next ok txn. `completion[t]` is the history index
+    /// of txn `t`'s completion.
+    pub fn add_process(&mut self, history: &History, completion: &[usize]) {
+        let mut by_completion: Vec<(usize, TxnId)> = completion
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| history.entries.get(c).is_some_and(|e| e.kind == Kind::Ok))
+            .map(|(t, &c)| (c, t))
+            .collect();
+        by_completion.sort_unstable();
+        let mut last: std::collections::HashMap<u64, TxnId> = std::collections::HashMap::new();
+        for (c, t) in by_completion {
+            let process = history.entries[c].process;
+            if let Some(prev) = last.insert(process, t) {
+                self.add(prev, t, Dep::Process);
+            }
+        }
     }
 
     /// Real-time edges, as Elle computes them: `a -> b` when `a` completed ok

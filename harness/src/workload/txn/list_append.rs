@@ -178,7 +178,9 @@ impl<'a> Analysis<'a> {
                 }
             }
             if let Some(longest) = ls.last() {
-                order.insert(k, (*longest).clone());
+                // A duplicated element (its own anomaly) is placed where it first
+                // appears, so it orders nothing twice (no spurious G0).
+                order.insert(k, first_occurrences(longest));
             }
         }
         self.order = order;
@@ -194,8 +196,10 @@ impl<'a> Analysis<'a> {
         let mut readers: HashMap<(i64, Option<i64>), Vec<TxnId>> = HashMap::new();
         let mut wr = Vec::new();
         for (i, k, l) in self.reads() {
-            readers.entry((k, l.last().copied())).or_default().push(i);
-            if let Some(&last) = l.last() {
+            // The state read is named by its last new element ([1 2 1] read 2 last).
+            let last_new = first_occurrences(l).last().copied();
+            readers.entry((k, last_new)).or_default().push(i);
+            if let Some(last) = last_new {
                 if let Some(&w) = writer.get(&(k, last)) {
                     wr.push((
                         w,
@@ -516,8 +520,15 @@ impl Describe for Analysis<'_> {
                  which {a} did not see (rw)"
             ),
             Dep::Realtime => explain::realtime(a, b),
+            Dep::Process => explain::process(a, b),
         }
     }
+}
+
+/// `l` with each element only where it first appears.
+fn first_occurrences(l: &[i64]) -> Vec<i64> {
+    let mut seen = std::collections::HashSet::new();
+    l.iter().copied().filter(|e| seen.insert(*e)).collect()
 }
 
 #[cfg(test)]
@@ -616,6 +627,18 @@ mod tests {
             true,
         );
         assert_eq!(types(&v), ["duplicate-elements", "internal"]);
+        // A duplicate between two appenders' elements orders them once, not both
+        // ways: no G0 beside it.
+        let v = judge(
+            &["read-uncommitted"],
+            &[
+                (Kind::Ok, json!([["append", 1, 1]])),
+                (Kind::Ok, json!([["append", 1, 2]])),
+                (Kind::Ok, json!([["r", 1, [1, 2, 1]]])),
+            ],
+            true,
+        );
+        assert_eq!(types(&v), ["duplicate-elements"]);
         let v = judge(
             &["read-committed"],
             &[(Kind::Ok, json!([["r", 1, [7]], ["append", 1, 7]]))],

@@ -136,9 +136,12 @@ pub fn findings<'a, A: Analyzed<'a>>(
     checked: &'static [&'static str],
 ) -> Findings {
     let levels = models.levels();
+    let completion: Vec<usize> = a.txns().iter().map(|t| t.entry.index).collect();
     if levels.realtime {
-        let completion: Vec<usize> = a.txns().iter().map(|t| t.entry.index).collect();
         a.graph().add_realtime(history, &completion);
+    }
+    if levels.process {
+        a.graph().add_process(history, &completion);
     }
     for c in cycles::search(a.graph(), levels) {
         let mut case = Problem::new(explain::cycle(a, &c));
@@ -158,9 +161,14 @@ pub fn findings<'a, A: Analyzed<'a>>(
             ("ww", Rel::Ww),
             ("rw", Rel::Rw),
             ("realtime", Rel::Realtime),
+            ("process", Rel::Process),
         ]
         .into_iter()
-        .filter(|&(_, r)| r != Rel::Realtime || levels.realtime)
+        .filter(|&(_, r)| match r {
+            Rel::Realtime => levels.realtime,
+            Rel::Process => levels.process,
+            _ => true,
+        })
         .map(|(name, r)| (name, graph.count(r)))
         .collect(),
         checked,
@@ -175,7 +183,8 @@ fn is_cycle(anomaly: &str) -> bool {
 }
 
 /// The verdict: invalid if a prohibited anomaly was found; unknown if a model
-/// asked for is not decided here; else valid.
+/// asked for is not decided here, or if no txn completed ok (Elle's
+/// empty-transaction-graph: a graph without txns proves nothing); else valid.
 pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
     let mut anomalies = Map::new();
     let mut types = Vec::new();
@@ -201,14 +210,22 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
             allowed.push(format!("{anomaly} ({})", cases.len()));
         }
     }
+    let (ok, fail, info) = f.counts;
+    let empty = ok == 0 && types.is_empty();
     let valid = if !types.is_empty() {
         Valid::False
-    } else if !models.undecided.is_empty() {
+    } else if !models.undecided.is_empty() || empty {
         Valid::Unknown
     } else {
         Valid::True
     };
-    let (ok, fail, info) = f.counts;
+    if empty {
+        problems.push(Problem::new(format!(
+            "empty-transaction-graph: no txn completed ok ({fail} failed, {info} \
+             indeterminate), so the dependency graph has no txn in it and proves \
+             nothing: validity unknown, as Elle and Maelstrom say"
+        )));
+    }
     let deps: Map<String, Value> = f
         .dependencies
         .iter()
@@ -216,7 +233,11 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         .collect();
     let mut result = Map::new();
     result.insert("consistency-models".into(), json!(models.names));
-    result.insert("anomaly-types".into(), json!(types));
+    let mut anomaly_types = types.clone();
+    if empty {
+        anomaly_types.push("empty-transaction-graph".into());
+    }
+    result.insert("anomaly-types".into(), json!(anomaly_types));
     result.insert("anomalies".into(), Value::Object(anomalies));
     result.insert(
         "txn-count".into(),
@@ -235,7 +256,9 @@ pub fn verdict(name: &str, models: &Models, f: Findings) -> Verdict {
         deps.join(", "),
         models.names.join(", ")
     )];
-    if types.is_empty() {
+    if empty {
+        summary.push(format!("{name}: no txn completed ok: validity unknown"));
+    } else if types.is_empty() {
         let looked_for: Vec<&str> = models
             .prohibited()
             .into_iter()

@@ -2,7 +2,11 @@
 //! (a model prohibits its own anomalies and those of every model it implies),
 //! restricted to the anomalies these checkers find. Models decided: read-
 //! uncommitted, read-committed, repeatable-read, snapshot-isolation,
-//! serializable, strict-serializable (Maelstrom's default). Other models Elle
+//! serializable, strict-serializable (Maelstrom's default), and their strong
+//! (real-time order: strong-read-committed, strong-snapshot-isolation) and
+//! strong-session (process order: strong-session-read-committed,
+//! strong-session-snapshot-isolation, strong-session-serializable) forms, which
+//! prohibit the model's cycles also through those order edges. Other models Elle
 //! knows (`options::Model`) are accepted; with no prohibited anomaly found they
 //! are `unknown`, since they forbid anomalies not looked for here.
 //!
@@ -33,6 +37,14 @@ const REALTIME: &[&str] = &[
     "G-nonadjacent-item-realtime",
     "G2-item-realtime",
 ];
+
+/// The strong-session models' cycles through process order, by what they extend.
+const PROCESS_RC: &[&str] = &["G0-process", "G1c-process"];
+const PROCESS_SI: &[&str] = &["G-single-item-process", "G-nonadjacent-item-process"];
+const PROCESS_SER: &[&str] = &["G2-item-process"];
+/// The strong models' cycles through real time, by what they extend.
+const REALTIME_RC: &[&str] = &["G0-realtime", "G1c-realtime"];
+const REALTIME_SI: &[&str] = &["G-single-item-realtime", "G-nonadjacent-item-realtime"];
 
 /// The models a test checks and what they prohibit.
 pub struct Models {
@@ -65,6 +77,21 @@ impl Models {
                 Model::StrictSerializable | Model::StrongSerializable => {
                     &[READ_COMMITTED, REPEATABLE_READ, REALTIME]
                 }
+                Model::StrongReadCommitted => &[READ_COMMITTED, REALTIME_RC],
+                Model::StrongSnapshotIsolation => {
+                    &[READ_COMMITTED, SNAPSHOT_ISOLATION, REALTIME_RC, REALTIME_SI]
+                }
+                Model::StrongSessionReadCommitted => &[READ_COMMITTED, PROCESS_RC],
+                Model::StrongSessionSnapshotIsolation => {
+                    &[READ_COMMITTED, SNAPSHOT_ISOLATION, PROCESS_RC, PROCESS_SI]
+                }
+                Model::StrongSessionSerializable => &[
+                    READ_COMMITTED,
+                    REPEATABLE_READ,
+                    PROCESS_RC,
+                    PROCESS_SI,
+                    PROCESS_SER,
+                ],
                 // They forbid anomalies not looked for here: at least read-committed,
                 // and `unknown` when nothing prohibited is found.
                 _ => {
@@ -97,6 +124,7 @@ impl Models {
             single: self.prohibits("G-single-item"),
             g2: self.prohibits("G2-item"),
             realtime: self.prohibits("G0-realtime"),
+            process: self.prohibits("G0-process"),
         }
     }
 }

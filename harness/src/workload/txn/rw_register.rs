@@ -433,6 +433,7 @@ impl Describe for Analysis<'_> {
                  and then wrote {to} (rw)"
             ),
             Dep::Realtime => explain::realtime(a, b),
+            Dep::Process => explain::process(a, b),
         }
     }
 }
@@ -656,6 +657,101 @@ mod tests {
         // Concurrent, the same txns are strict serializable (T2 first).
         let h = concurrent(&txns);
         assert_eq!(judge_history(&[], &h).valid, Valid::True);
+    }
+
+    /// `txns` one after another, all by process 0 (one session).
+    fn one_session(txns: &[(Kind, Value)]) -> History {
+        let mut h = history(txns, false);
+        for e in &mut h.entries {
+            e.process = 0;
+        }
+        h
+    }
+
+    #[test]
+    fn a_stale_read_in_one_session_is_not_strong_session() {
+        // One process commits x = 1, then reads nil: G-single-item through process order.
+        let txns = [
+            (Kind::Ok, json!([["w", 1, 1]])),
+            (Kind::Ok, json!([["r", 1, null]])),
+        ];
+        let h = one_session(&txns);
+        for (models, expected) in [
+            (&["serializable"][..], vec![]),
+            (&["strong-session-read-committed"], vec![]),
+            (&["PL-SI"], vec![]),
+            (
+                &["strong-session-snapshot-isolation"],
+                vec!["G-single-item-process"],
+            ),
+            (
+                &["strong-session-serializable"],
+                vec!["G-single-item-process"],
+            ),
+        ] {
+            let v = judge_history(models, &h);
+            assert_eq!(types(&v), expected, "{models:?}: {:?}", v.problems);
+            let valid = if expected.is_empty() {
+                Valid::True
+            } else {
+                Valid::False
+            };
+            assert_eq!(v.valid, valid, "{models:?}");
+        }
+        let v = judge_history(&["strong-session-snapshot-isolation"], &h);
+        assert!(
+            v.problems[0].text.contains("same process"),
+            "{:?}",
+            v.problems
+        );
+        assert_eq!(v.result["dependencies"]["process"], 1);
+        // Two processes, one after the other: real time orders them, the sessions do not.
+        let two = history(&txns, false);
+        let v = judge_history(&["strong-session-snapshot-isolation"], &two);
+        assert_eq!(v.valid, Valid::True, "{:?}", v.problems);
+        let v = judge_history(&["strong-snapshot-isolation"], &two);
+        assert_eq!(types(&v), ["G-single-item-realtime"]);
+        // Concurrent in two processes: T2 may come first under every model.
+        let v = judge_history(&["strong-snapshot-isolation"], &concurrent(&txns));
+        assert_eq!(v.valid, Valid::True);
+    }
+
+    #[test]
+    fn reading_a_later_write_is_not_strong_read_committed() {
+        // T1 reads x = 1, which T2 writes only after T1 ended: G1c through order edges.
+        let txns = [
+            (Kind::Ok, json!([["r", 1, 1]])),
+            (Kind::Ok, json!([["w", 1, 1]])),
+        ];
+        let session = one_session(&txns);
+        assert_eq!(
+            judge_history(&["read-committed"], &session).valid,
+            Valid::True
+        );
+        let v = judge_history(&["strong-session-read-committed"], &session);
+        assert_eq!(types(&v), ["G1c-process"]);
+        let v = judge_history(&["strong-read-committed"], &history(&txns, false));
+        assert_eq!(types(&v), ["G1c-realtime"]);
+        // Concurrent, T2 may have come first.
+        let v = judge_history(&["strong-read-committed"], &concurrent(&txns));
+        assert_eq!(v.valid, Valid::True);
+    }
+
+    #[test]
+    fn nothing_ok_is_unknown_not_valid() {
+        for txns in [vec![], vec![(Kind::Fail, json!([["w", 1, 1]]))]] {
+            let v = judge(&[], &txns);
+            assert_eq!(v.valid, Valid::Unknown, "{txns:?}");
+            assert_eq!(types(&v), ["empty-transaction-graph"]);
+            assert!(
+                v.problems[0].text.contains("proves nothing"),
+                "{:?}",
+                v.problems
+            );
+        }
+        // Indeterminate txns alone prove nothing either.
+        let v = judge(&[], &[(Kind::Info, json!([["w", 1, 1]]))]);
+        assert_eq!(v.valid, Valid::Unknown);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn options(models: &[&str]) -> Options {
             .iter()
             .map(|m| clap::ValueEnum::from_str(m, false).expect("a model Elle knows"))
             .collect(),
+        lin_kv_budget: crate::workload::LIN_KV_BUDGET,
     }
 }
 
