@@ -12,7 +12,7 @@ FIXTURES   := $(patsubst fixtures/%/Cargo.toml,%,$(wildcard fixtures/*/Cargo.tom
 MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
 .PHONY: all build run test bench clean clean-store wasm-target host challenges fixtures lint \
-        languages browser bench-broadcast broadcast-c-seeds g-counter-seeds txn-c-seeds
+        languages browser test-seeds bench-broadcast broadcast-c-seeds g-counter-seeds txn-c-seeds
 
 # Each guest language's tools, components and tests: `python`, `js`, `go` build a
 # language's challenges (and say why and skip, when its tools cannot be installed);
@@ -53,6 +53,11 @@ fixtures: wasm-target
 test: all fixtures browser
 	$(CARGO) test --release --workspace
 	$(MAKE) --no-print-directory $(addsuffix -test,$(LANGUAGES))
+
+# The host's end-to-end tests that loop over seeds run 20 in `make test`; this runs
+# them on 100 (the challenges' own 100-seed bars: `make *-seeds`, and their native tests).
+test-seeds: all fixtures
+	GLOMERS_TEST_SEEDS=100 $(CARGO) test --release -p host --test harness --test upgrade
 
 # The report's browser test needs Chromium: Debian's, installed when missing (a test
 # itself installs nothing).

@@ -11,6 +11,7 @@
 mod checkers;
 mod frontier;
 mod harness;
+mod languages;
 mod memory;
 mod native_echo;
 mod native_echo_tuned;
@@ -52,7 +53,7 @@ fn main() -> ExitCode {
     }
     let mut table = Table::default();
     table.header();
-    let all: [fn(&mut Table) -> Result<()>; 7] = [
+    let all: [fn(&mut Table) -> Result<()>; 8] = [
         efficiency,
         echo_throughput,
         startup,
@@ -60,12 +61,14 @@ fn main() -> ExitCode {
         live_swap,
         harness,
         checker_speed,
+        languages,
     ];
-    // `bench swap`, `bench echo`, `bench efficiency`: one section alone.
+    // `bench swap`, `bench echo`, `bench efficiency`, `bench languages`: one section alone.
     let sections: &[fn(&mut Table) -> Result<()>] = match std::env::args().nth(1).as_deref() {
         Some("swap") => &[live_swap],
         Some("echo") => &[echo_throughput],
         Some("efficiency") => &[efficiency],
+        Some("languages") => &[languages],
         _ => &all,
     };
     for section in sections {
@@ -238,6 +241,22 @@ fn live_swap(t: &mut Table) -> Result<()> {
             &millis(f.to_new_version),
             None,
         );
+    }
+    Ok(())
+}
+
+/// The same node in every guest language, side by side.
+fn languages(t: &mut Table) -> Result<()> {
+    t.section(&format!(
+        "languages: echo.wasm (size, first compile into an empty cache, {CLUSTER} started warm, \
+         idle RSS, echo through host run) and broadcast.wasm (25-node 3d, seed 1) in each"
+    ));
+    let (figures, missing) = languages::measure(CLUSTER)?;
+    for line in languages::lines(&figures) {
+        t.note(&line);
+    }
+    for m in missing {
+        t.note(&m);
     }
     Ok(())
 }

@@ -29,31 +29,23 @@ pub fn challenge(name: &str) -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-/// A fresh, empty directory (a compiled-artifact cache), removed when dropped, so a
-/// measurement that fails half-way leaves nothing behind either.
-pub struct Scratch(PathBuf);
+/// A fresh, empty directory (a compiled-artifact cache), removed when dropped
+/// (`tempfile`), so a measurement that fails half-way leaves nothing behind either.
+pub struct Scratch(tempfile::TempDir);
 
 impl Scratch {
     pub fn new(name: &str) -> Result<Scratch> {
-        let d = std::env::temp_dir().join(format!("glomers-bench-{}-{name}", std::process::id()));
-        if d.exists() {
-            std::fs::remove_dir_all(&d)?;
-        }
-        std::fs::create_dir_all(&d)?;
-        Ok(Scratch(d))
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("glomers-bench-{name}-"))
+            .tempdir()?;
+        Ok(Scratch(dir))
     }
 }
 
 impl std::ops::Deref for Scratch {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 

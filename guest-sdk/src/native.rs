@@ -27,16 +27,10 @@ use crate::runtime::Runtime;
 use crate::sys::{self, Env};
 use std::rc::Rc;
 
-/// What a node asked of its host during one call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Send `body` (a JSON object, as text) to `dest`.
-    Send { dest: String, body: String },
-    /// Call `on_timer(id)` after `delay_ms` (re-arming a timer that exists replaces it).
-    SetTimer { id: u64, delay_ms: u64 },
-    /// Forget timer `id`.
-    CancelTimer { id: u64 },
-}
+/// What a node asked of its host during one call: the harness's and the host's own
+/// type (from `glomers-protocol`), so a simulation takes it as it comes. A native
+/// node never produces `Effect::Restarted`: that is its supervisor's to say.
+pub use protocol::Effect;
 
 /// One node, driven by calls.
 pub struct NativeNode {
@@ -101,12 +95,19 @@ impl NativeNode {
         state: &[u8],
         effects: &mut Vec<Effect>,
     ) -> Result<Self, String> {
-        let node = NativeNode::new(build, args, seed);
-        {
-            let _entered = sys::enter(&node.env);
-            node.rt.restore(state)?;
-        }
-        node.rt.host().drain_into(effects);
+        let mut node = NativeNode::new(build, args, seed);
+        node.take_over(state, effects)?;
         Ok(node)
+    }
+
+    /// Has this node, freshly built and not yet given `init`, take over `state` (from
+    /// `snapshot`) in place of `init`: `restore` on a node already built.
+    pub fn take_over(&mut self, state: &[u8], effects: &mut Vec<Effect>) -> Result<(), String> {
+        {
+            let _entered = sys::enter(&self.env);
+            self.rt.restore(state)?;
+        }
+        self.rt.host().drain_into(effects);
+        Ok(())
     }
 }

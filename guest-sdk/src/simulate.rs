@@ -1,6 +1,8 @@
 //! SDK nodes in the real harness, natively: the same workloads, network, nemesis
 //! and checkers as `host test`, with each node a [`NativeNode`] instead of a wasm
-//! instance, on the simulation's clock and seeds. A challenge's `cargo test` runs
+//! instance, on the simulation's clock and seeds, and under the same supervisor
+//! (`harness::supervisor`): a panic is a crash as a trap is, with the same error 13,
+//! restart, back-off and give-up. A challenge's `cargo test` runs
 //! whole Maelstrom tests on many seeds in milliseconds. Opt-in (feature
 //! `harness`), so the SDK a guest links knows nothing of the harness. With
 //! [`upgrading`] and `--upgrade`, the harness's rolling upgrade switches each node
@@ -22,207 +24,157 @@
 
 use crate::native::{Effect, NativeNode};
 use crate::node::AnyNode;
-use harness::{Crash, Input, NodeSpec, UpgradeInfo};
+use harness::supervisor::{self, incarnation_seed, Supervised, DEFAULT_MAX_CRASH_STREAK};
+use harness::{Input, NodeSpec};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::Duration;
 
 pub use harness::{Builder, Outcome, Valid};
 
-/// One SDK node as the harness drives it. A panic in a handler is a crash, as a
-/// trap is for a wasm node: the node starts over from `build`, is replayed its
-/// `init`, and its timers are gone.
-pub struct SimNode<F> {
-    build: F,
-    /// The version an upgrade switches to.
-    next: Option<Rc<dyn Fn() -> AnyNode>>,
-    /// Whether it runs `next` (a crash then starts it over from `next`).
-    upgraded: bool,
-    args: Vec<String>,
+/// An SDK node as the harness drives it: under the same supervisor as a wasm node in
+/// `host run` and `host test`, so a panic in a handler is a crash as a trap is (error
+/// 13 to the request, the call's sends dropped, a fresh node replayed its `init`,
+/// its timers gone, back-off and give-up in a crash loop), and an upgrade carries
+/// the state as a live swap does.
+pub type SimNode = Supervised<NativeVersion>;
+
+/// A build function, as the supervisor's version of a node: every instance a fresh
+/// [`NativeNode`] with the node's arguments and its own seed.
+#[derive(Clone)]
+pub struct NativeVersion {
+    build: Rc<dyn Fn() -> AnyNode>,
+    args: Rc<[String]>,
     seed: u64,
-    node: NativeNode,
-    init: Option<(String, String)>,
-    crashes: u64,
-    effects: Vec<Effect>,
+    label: &'static str,
 }
 
-impl<N: Into<AnyNode>, F: Fn() -> N> SimNode<F> {
-    pub fn new(build: F, args: &[String], seed: u64) -> Self {
-        let node = NativeNode::new(&build, args, seed);
-        SimNode {
+impl NativeVersion {
+    /// `build`'s nodes, with guest arguments `args`, seeded from `seed`; `label`
+    /// names the version in reports.
+    pub fn new(
+        build: Rc<dyn Fn() -> AnyNode>,
+        args: &[String],
+        seed: u64,
+        label: &'static str,
+    ) -> Self {
+        NativeVersion {
             build,
-            next: None,
-            upgraded: false,
-            args: args.to_vec(),
+            args: args.into(),
             seed,
-            node,
-            init: None,
-            crashes: 0,
-            effects: Vec::new(),
-        }
-    }
-
-    /// A node that can be upgraded to `next` (`--upgrade`); as `next` already if
-    /// `upgraded` (the roll reached it while it was down).
-    pub fn upgrading(mut self, next: Rc<dyn Fn() -> AnyNode>, upgraded: bool) -> Self {
-        if upgraded {
-            self.node = NativeNode::new(|| next(), &self.args, self.seed);
-        }
-        self.next = Some(next);
-        self.upgraded = upgraded;
-        self
-    }
-
-    /// A new instance of the version it runs.
-    fn fresh(&self) -> NativeNode {
-        match (&self.next, self.upgraded) {
-            (Some(next), true) => NativeNode::new(|| next(), &self.args, self.seed),
-            _ => NativeNode::new(&self.build, &self.args, self.seed),
-        }
-    }
-
-    /// A new life draws new random numbers, as a restarted process would.
-    fn next_seed(&mut self) {
-        self.seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    }
-
-    fn restart(&mut self) {
-        self.next_seed();
-        self.node = self.fresh();
-        if let Some((src, body)) = &self.init {
-            let mut ignored = Vec::new();
-            let node = &mut self.node;
-            // A node that panics in init again stays as it is; the next event tells.
-            let _ = catch_unwind(AssertUnwindSafe(|| {
-                node.on_message(src, body, &mut ignored)
-            }));
+            label,
         }
     }
 }
 
-impl<N: Into<AnyNode>, F: Fn() -> N> harness::Node for SimNode<F> {
-    fn handle(
+impl supervisor::Version for NativeVersion {
+    type Instance = NativeInstance;
+
+    fn label(&self) -> &str {
+        self.label
+    }
+
+    /// Every SDK node exports snapshot and restore, as its component does; one
+    /// without `.handoff()` has nothing to hand over, or refuses what it is handed.
+    fn handoff(&self) -> bool {
+        true
+    }
+
+    fn instantiate(&self, incarnation: u64) -> Result<NativeInstance, Panic> {
+        let seed = incarnation_seed(self.seed, incarnation);
+        let build = &self.build;
+        catch_unwind(AssertUnwindSafe(|| {
+            NativeNode::new(|| build(), &self.args, seed)
+        }))
+        .map(NativeInstance)
+        .map_err(|p| Panic::new("building the node", &p))
+    }
+}
+
+/// One instance of an SDK node.
+pub struct NativeInstance(NativeNode);
+
+impl supervisor::Instance for NativeInstance {
+    type Failure = Panic;
+
+    fn call(
         &mut self,
-        _now_ns: u64,
+        _now: Duration,
         input: Input<'_>,
-        effects: &mut Vec<harness::Effect>,
-    ) -> Result<(), Crash> {
-        self.effects.clear();
-        let node = &mut self.node;
-        let out = &mut self.effects;
-        let r = catch_unwind(AssertUnwindSafe(|| match input {
-            Input::Message { src, body } => node.on_message(src, body, out),
-            Input::Timer { id } => node.on_timer(id, out),
-        }));
-        if let (Input::Message { src, body }, None) = (input, &self.init) {
-            if is_init(body) {
-                self.init = Some((src.to_string(), body.to_string()));
-            }
-        }
-        match r {
-            Ok(()) => {
-                effects.extend(self.effects.drain(..).map(harness_effect));
-                Ok(())
-            }
-            Err(panic) => {
-                // All or nothing, as for a wasm node: a crashed call's sends are dropped.
-                self.crashes += 1;
-                self.restart();
-                effects.push(harness::Effect::Restarted);
-                Err(Crash {
-                    reason: format!("panicked: {}", panic_text(&panic)),
-                })
-            }
-        }
+        out: &mut Vec<Effect>,
+    ) -> Result<(), Panic> {
+        let node = &mut self.0;
+        let mut effects = Vec::new();
+        catch_unwind(AssertUnwindSafe(|| match input {
+            Input::Message { src, body } => node.on_message(src, body, &mut effects),
+            Input::Timer { id } => node.on_timer(id, &mut effects),
+        }))
+        .map_err(|p| Panic::new("a handler", &p))?;
+        out.append(&mut effects);
+        Ok(())
     }
 
-    fn crashes(&self) -> u64 {
-        self.crashes
+    fn snapshot(&mut self, _now: Duration) -> Result<Option<Vec<u8>>, Panic> {
+        let node = &self.0;
+        catch_unwind(AssertUnwindSafe(|| node.snapshot()))
+            .map_err(|p| Panic::new("taking the snapshot", &p))
     }
 
-    /// As a live swap: the old version's snapshot restored into the new one; without
-    /// a snapshot (no `.handoff()`, or a restore that refuses it) the new version
-    /// starts afresh with the replayed `init`. A panic while taking over leaves the
-    /// old version running.
-    fn upgrade(
+    fn restore(
         &mut self,
-        _now_ns: u64,
-        effects: &mut Vec<harness::Effect>,
-    ) -> Result<UpgradeInfo, String> {
-        let Some(next) = self.next.clone().filter(|_| !self.upgraded) else {
-            return Err("this node has no newer version to switch to".into());
-        };
-        let started = Instant::now();
-        let seed = self.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-        let mut out = Vec::new();
-        let mut fresh_because = None;
-        let restored = match self.node.snapshot() {
-            Some(state) => {
-                let args = &self.args;
-                let r = catch_unwind(AssertUnwindSafe(|| {
-                    NativeNode::restore(|| next(), args, seed, &state, &mut out)
-                }));
-                match r {
-                    Ok(Ok(node)) => Some(node),
-                    Ok(Err(why)) => {
-                        fresh_because = Some(format!(
-                            "the new version's restore refused the state: {why}"
-                        ));
-                        None
-                    }
-                    Err(panic) => {
-                        return Err(format!(
-                            "the new version panicked in restore: {}",
-                            panic_text(&panic)
-                        ))
-                    }
-                }
-            }
-            None => {
-                fresh_because = Some("the old version hands no state over (no .handoff())".into());
-                None
-            }
-        };
-        let state_carried = restored.is_some();
-        let node = match restored {
-            Some(node) => node,
-            None => {
-                out.clear();
-                let mut node = NativeNode::new(|| next(), &self.args, seed);
-                if let Some((src, body)) = &self.init {
-                    let r = catch_unwind(AssertUnwindSafe(|| node.on_message(src, body, &mut out)));
-                    if let Err(panic) = r {
-                        return Err(format!(
-                            "the new version panicked handling the replayed init: {}",
-                            panic_text(&panic)
-                        ));
-                    }
-                    // Its init_ok went out long ago; the timers it armed stay.
-                    out.retain(|e| !matches!(e, Effect::Send { .. }));
-                }
-                effects.push(harness::Effect::Restarted);
-                node
-            }
-        };
-        self.node = node;
-        self.seed = seed;
-        self.upgraded = true;
-        effects.extend(out.into_iter().map(harness_effect));
-        Ok(UpgradeInfo {
-            from: "build".into(),
-            to: "upgrade".into(),
-            state_carried,
-            fresh_because: fresh_because.filter(|_| !state_carried),
-            pause: started.elapsed(),
-        })
+        _now: Duration,
+        state: &[u8],
+        out: &mut Vec<Effect>,
+    ) -> Result<Result<(), String>, Panic> {
+        let node = &mut self.0;
+        let mut effects = Vec::new();
+        let r = catch_unwind(AssertUnwindSafe(|| node.take_over(state, &mut effects)))
+            .map_err(|p| Panic::new("restore", &p))?;
+        if r.is_ok() {
+            out.append(&mut effects);
+        }
+        Ok(r)
     }
 }
 
-fn harness_effect(e: Effect) -> harness::Effect {
-    match e {
-        Effect::Send { dest, body } => harness::Effect::Send { dest, body },
-        Effect::SetTimer { id, delay_ms } => harness::Effect::SetTimer { id, delay_ms },
-        Effect::CancelTimer { id } => harness::Effect::CancelTimer { id },
+/// A native node that panicked: where, and what the panic said, with what the
+/// supervisor added (outermost first).
+#[derive(Debug)]
+pub struct Panic {
+    causes: Vec<String>,
+}
+
+impl Panic {
+    fn new(during: &str, panic: &Box<dyn std::any::Any + Send>) -> Panic {
+        Panic {
+            causes: vec![format!(
+                "the node panicked in {during}: {}",
+                panic_text(panic)
+            )],
+        }
+    }
+}
+
+/// The causes, one per line, as a wasm node's crash is reported.
+impl std::fmt::Display for Panic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.causes.join("\n  "))
+    }
+}
+
+impl supervisor::Failure for Panic {
+    fn kind(&self) -> String {
+        "panic".into()
+    }
+    fn headline(&self) -> String {
+        self.causes.first().cloned().unwrap_or_default()
+    }
+    fn one_line(&self) -> String {
+        self.causes.join(": ")
+    }
+    fn context(mut self, what: String) -> Panic {
+        self.causes.insert(0, what);
+        self
     }
 }
 
@@ -232,7 +184,26 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> &str {
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("a handler panicked")
+        .unwrap_or("a panic without a message")
+}
+
+/// One supervised node of `build` (and `next`, the version an upgrade switches to);
+/// as `next` already if `upgraded` (the roll reached it while it was down).
+fn supervised(
+    build: Rc<dyn Fn() -> AnyNode>,
+    next: Option<Rc<dyn Fn() -> AnyNode>>,
+    args: &[String],
+    spec: &NodeSpec,
+) -> anyhow::Result<Box<dyn harness::Node>> {
+    let first = NativeVersion::new(build, args, spec.seed, "build");
+    let next = next.map(|n| NativeVersion::new(n, args, spec.seed, "upgrade"));
+    let version = match (&next, spec.upgraded) {
+        (Some(next), true) => next.clone(),
+        _ => first,
+    };
+    let node = SimNode::new(version, next, DEFAULT_MAX_CRASH_STREAK)
+        .map_err(|p| anyhow::anyhow!("cannot start node {}: {p}", spec.name))?;
+    Ok(Box::new(node))
 }
 
 /// The harness's node factory for `build` with guest arguments `args`: every node
@@ -243,9 +214,8 @@ where
     F: Fn() -> N + Clone + 'static,
 {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    Box::new(move |spec: &NodeSpec| {
-        Ok(Box::new(SimNode::new(build.clone(), &args, spec.seed)) as Box<dyn harness::Node>)
-    })
+    let build: Rc<dyn Fn() -> AnyNode> = Rc::new(move || build().into());
+    Box::new(move |spec: &NodeSpec| supervised(build.clone(), None, &args, spec))
 }
 
 /// As [`nodes`], with `next` as the version a rolling upgrade (`--upgrade LABEL`)
@@ -258,12 +228,9 @@ where
     G: Fn() -> M + 'static,
 {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let build: Rc<dyn Fn() -> AnyNode> = Rc::new(move || build().into());
     let next: Rc<dyn Fn() -> AnyNode> = Rc::new(move || next().into());
-    Box::new(move |spec: &NodeSpec| {
-        let node =
-            SimNode::new(build.clone(), &args, spec.seed).upgrading(next.clone(), spec.upgraded);
-        Ok(Box::new(node) as Box<dyn harness::Node>)
-    })
+    Box::new(move |spec: &NodeSpec| supervised(build.clone(), Some(next.clone()), &args, spec))
 }
 
 /// Runs `host test -w WORKLOAD OPTIONS` with `build` as every node, natively. The
@@ -289,16 +256,6 @@ where
         let _ = std::fs::remove_dir_all(&outcome.wall.logs);
     }
     Ok(outcome)
-}
-
-/// Whether a message body is Maelstrom's `init`.
-fn is_init(body: &str) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Head<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: Option<&'a str>,
-    }
-    serde_json::from_str::<Head>(body).is_ok_and(|h| h.kind == Some("init"))
 }
 
 #[cfg(test)]
@@ -378,5 +335,351 @@ mod tests {
             !o.is_valid(),
             "the values broadcast before the switch are gone"
         );
+    }
+
+    // The supervisor's scenarios on a native node, as host/tests/run.rs and
+    // host/tests/harness.rs check them on wasm: the same outcome, event by event.
+    mod supervised {
+        use crate::native::Effect;
+        use crate::prelude::*;
+        use harness::{Input, NodeSpec};
+
+        /// A counter that hands its count over; `panic` panics after sending, `rpc`
+        /// asks c2 and answers when c2 does; with `crash_init` it panics in `init`
+        /// (after arming a timer), with `crash_restore` in `restore`.
+        fn counter(crash_init: bool, crash_restore: bool) -> Node<u64> {
+            let mut node = Node::new(0u64)
+                .on("count", |n, ctx, req: Request<Value>| {
+                    *n += 1;
+                    ctx.reply(&req, json!({"type": "count_ok", "count": *n}))
+                })
+                .on("panic", |_, ctx, req: Request<Value>| {
+                    ctx.send(&req.src, json!({"type": "before_the_panic"}))?;
+                    panic!("asked to panic")
+                })
+                .on("rpc", |_, ctx, req: Request<Value>| {
+                    ctx.rpc(
+                        "c2",
+                        json!({"type": "question"}),
+                        Duration::from_secs(30),
+                        move |_, ctx, res| {
+                            let answer = res.map(|r| r.body["answer"].clone()).unwrap_or_default();
+                            let _ = ctx.reply(&req, json!({"type": "rpc_ok", "answer": answer}));
+                        },
+                    )
+                })
+                .on_init(|_, ctx| {
+                    ctx.every(Duration::from_millis(500), |_, _| {});
+                })
+                .handoff();
+            if crash_init {
+                node = node.on_init(|_, _| panic!("asked to panic in init"));
+            }
+            if crash_restore {
+                node = node.on_restore(|_, _| panic!("asked to panic in restore"));
+            }
+            node
+        }
+
+        /// A stateless echo: it takes no state over, so it refuses a snapshot.
+        fn echo() -> Node<()> {
+            Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
+                ctx.reply(&req, json!({"type": "echo_ok", "echo": req.body["echo"]}))
+            })
+        }
+
+        fn spec() -> NodeSpec {
+            NodeSpec {
+                name: "n1".into(),
+                index: 0,
+                seed: 7,
+                log: std::env::temp_dir().join("glomers-simulate-supervised.log"),
+                upgraded: false,
+            }
+        }
+
+        const INIT: &str = r#"{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}"#;
+
+        fn ask(
+            n: &mut dyn harness::Node,
+            at_ms: u64,
+            body: Value,
+            out: &mut Vec<Effect>,
+        ) -> Result<(), harness::Crash> {
+            let body = body.to_string();
+            let input = Input::Message {
+                src: "c1",
+                body: &body,
+            };
+            n.handle(at_ms * 1_000_000, input, out)
+        }
+
+        fn bodies(out: &[Effect]) -> Vec<Value> {
+            out.iter()
+                .filter_map(|e| match e {
+                    Effect::Send { body, .. } => Some(serde_json::from_str(body).unwrap()),
+                    _ => None,
+                })
+                .collect()
+        }
+
+        fn started(mut make: harness::NodeFactory) -> Box<dyn harness::Node> {
+            let mut n = make(&spec()).unwrap();
+            let mut out = Vec::new();
+            let init = Input::Message {
+                src: "c0",
+                body: INIT,
+            };
+            n.handle(0, init, &mut out).unwrap();
+            assert_eq!(bodies(&out)[0]["type"], "init_ok");
+            n
+        }
+
+        #[test]
+        fn a_panic_answers_13_drops_the_sends_and_restarts_with_init_replayed() {
+            let mut n = started(super::super::nodes(|| counter(false, false), &[]));
+            let mut out = Vec::new();
+            ask(&mut *n, 1, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
+            out.clear();
+            let crash =
+                ask(&mut *n, 2, json!({"type": "panic", "msg_id": 3}), &mut out).unwrap_err();
+            assert!(
+                crash.reason.starts_with(
+                    "panic; it was restarted: the node panicked in a handler: asked to panic"
+                ),
+                "{crash}"
+            );
+            let b = bodies(&out);
+            assert_eq!(b.len(), 1, "only the error goes out: {out:?}");
+            assert_eq!(
+                (b[0]["code"].as_u64(), b[0]["in_reply_to"].as_u64()),
+                (Some(13), Some(3))
+            );
+            // Timers gone, then the one the replayed init armed (its init_ok dropped).
+            assert_eq!(out[1], Effect::Restarted);
+            assert!(
+                matches!(out[2], Effect::SetTimer { delay_ms: 500, .. }),
+                "{out:?}"
+            );
+            assert_eq!(out.len(), 3);
+            out.clear();
+            ask(&mut *n, 3, json!({"type": "count", "msg_id": 4}), &mut out).unwrap();
+            let b = bodies(&out);
+            assert_eq!(b[0]["count"], 1, "a fresh node");
+            assert_eq!(n.crashes(), 1);
+        }
+
+        #[test]
+        fn in_a_whole_run_a_panic_is_a_reported_crash_and_the_node_goes_on() {
+            // An echo that panics on every payload ending in 7, as the crashy fixture.
+            let crashy = || {
+                Node::new(()).on("echo", |_, ctx, req: Request<Value>| {
+                    let echo = req.body["echo"].clone();
+                    if echo.as_str().is_some_and(|s| s.ends_with('7')) {
+                        panic!("asked to echo {echo}");
+                    }
+                    ctx.reply(&req, json!({"type": "echo_ok", "echo": echo}))
+                })
+            };
+            let o = super::super::test(
+                "echo",
+                "--node-count 2 --time-limit 20 --seed 3",
+                crashy,
+                &[],
+            )
+            .unwrap();
+            assert!(o.crashes.count > 0);
+            let first = &o.crashes.first[0];
+            assert!(
+                first.error.contains(
+                    "panic; it was restarted: the node panicked in a handler: asked to echo"
+                ),
+                "{first:?}"
+            );
+            // Each crashed echo got error 13 (indefinite), so the echo check fails on
+            // them and on nothing else.
+            assert!(!o.is_valid());
+            assert!(
+                o.problems
+                    .iter()
+                    .all(|p| p.text.contains("with info ([\"crash\"")
+                        || p.text.contains("went wrong in all")),
+                "{:?}",
+                o.problems
+            );
+        }
+
+        #[test]
+        fn a_crash_loop_backs_off_with_error_11_then_gives_up() {
+            let mut n = started_crashing();
+            let mut out = Vec::new();
+            // Crashed in init, then in its replay (2): down for 100 ms.
+            assert_eq!(n.crashes(), 2);
+            ask(&mut *n, 50, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
+            assert_eq!(bodies(&out)[0]["code"], 11);
+            // Each retry fails again: the back-off doubles from 200 ms to at most 5 s,
+            // and the tenth crash in a row (the default streak) gives up.
+            let mut at = 100;
+            let mut id = 3;
+            for (streak, wait) in [
+                (3, 200),
+                (4, 400),
+                (5, 800),
+                (6, 1600),
+                (7, 3200),
+                (8, 5000),
+                (9, 5000),
+            ] {
+                out.clear();
+                let crash = ask(
+                    &mut *n,
+                    at,
+                    json!({"type": "count", "msg_id": id}),
+                    &mut out,
+                )
+                .unwrap_err();
+                assert!(
+                    crash
+                        .reason
+                        .contains(&format!("retried at the first event after {wait} ms")),
+                    "crash {streak}: {crash}"
+                );
+                assert_eq!(bodies(&out)[0]["code"], 11, "at {at} ms");
+                // Not yet due a millisecond early: refused without a retry.
+                out.clear();
+                ask(
+                    &mut *n,
+                    at + wait - 1,
+                    json!({"type": "count", "msg_id": id + 1}),
+                    &mut out,
+                )
+                .unwrap();
+                assert_eq!(bodies(&out)[0]["code"], 11);
+                at += wait;
+                id += 2;
+            }
+            out.clear();
+            let crash = ask(
+                &mut *n,
+                at,
+                json!({"type": "count", "msg_id": id}),
+                &mut out,
+            )
+            .unwrap_err();
+            assert!(
+                crash.reason.contains("given up on: 10 crashes in a row"),
+                "{crash}"
+            );
+            assert_eq!(n.crashes(), 10);
+            // Dead: nothing answers.
+            out.clear();
+            ask(
+                &mut *n,
+                60_000,
+                json!({"type": "count", "msg_id": 7}),
+                &mut out,
+            )
+            .unwrap();
+            assert!(out.is_empty(), "{out:?}");
+        }
+
+        fn started_crashing() -> Box<dyn harness::Node> {
+            let mut make = super::super::nodes(|| counter(true, false), &[]);
+            let mut n = make(&spec()).unwrap();
+            let mut out = Vec::new();
+            let init = Input::Message {
+                src: "c0",
+                body: INIT,
+            };
+            let crash = n.handle(0, init, &mut out).unwrap_err();
+            assert!(crash.reason.contains("could not restart"), "{crash}");
+            let b = bodies(&out);
+            assert_eq!((b.len(), b[0]["code"].as_u64()), (1, Some(13)), "{out:?}");
+            n
+        }
+
+        #[test]
+        fn a_refused_restore_starts_the_new_version_fresh_with_init() {
+            let make = super::super::upgrading(|| counter(false, false), echo, &[]);
+            let mut n = started(make);
+            let mut out = Vec::new();
+            ask(&mut *n, 1, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
+            out.clear();
+            let u = n.upgrade(2_000_000, &mut out).unwrap();
+            assert!(!u.state_carried);
+            let why = u.fresh_because.unwrap();
+            assert!(
+                why.starts_with("the new version's restore refused the state: this version does not take state over"),
+                "{why}"
+            );
+            assert_eq!(out, [Effect::Restarted]);
+            out.clear();
+            ask(
+                &mut *n,
+                3,
+                json!({"type": "echo", "echo": 5, "msg_id": 3}),
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(bodies(&out)[0]["echo"], 5);
+        }
+
+        #[test]
+        fn a_panic_in_restore_leaves_the_old_version_serving() {
+            let make =
+                super::super::upgrading(|| counter(false, false), || counter(false, true), &[]);
+            let mut n = started(make);
+            let mut out = Vec::new();
+            ask(&mut *n, 1, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
+            out.clear();
+            let why = n.upgrade(2_000_000, &mut out).unwrap_err();
+            assert_eq!(
+                why,
+                "not swapping build -> upgrade: the new version crashed (panic) in restore: \
+                 the node panicked in restore: asked to panic in restore; the old version keeps serving"
+            );
+            assert!(out.is_empty(), "{out:?}");
+            ask(&mut *n, 3, json!({"type": "count", "msg_id": 3}), &mut out).unwrap();
+            assert_eq!(
+                bodies(&out)[0]["count"],
+                2,
+                "the old version, with its count"
+            );
+            assert_eq!(n.crashes(), 0);
+        }
+
+        #[test]
+        fn a_swap_mid_rpc_drops_the_callback_and_the_late_reply_is_ignored() {
+            let make =
+                super::super::upgrading(|| counter(false, false), || counter(false, false), &[]);
+            let mut n = started(make);
+            let mut out = Vec::new();
+            ask(&mut *n, 1, json!({"type": "count", "msg_id": 2}), &mut out).unwrap();
+            out.clear();
+            ask(&mut *n, 2, json!({"type": "rpc", "msg_id": 3}), &mut out).unwrap();
+            let question = bodies(&out).remove(0);
+            assert_eq!(question["type"], "question");
+            out.clear();
+            let u = n.upgrade(3_000_000, &mut out).unwrap();
+            assert!(u.state_carried, "{u}");
+            assert!(!out.contains(&Effect::Restarted), "{out:?}");
+            // c2's answer reaches the new version, which awaits nothing: no rpc_ok.
+            out.clear();
+            let answer =
+                json!({"type": "question_ok", "answer": 42, "in_reply_to": question["msg_id"]});
+            let body = answer.to_string();
+            n.handle(
+                4_000_000,
+                Input::Message {
+                    src: "c2",
+                    body: &body,
+                },
+                &mut out,
+            )
+            .unwrap();
+            assert!(bodies(&out).is_empty(), "{out:?}");
+            ask(&mut *n, 5, json!({"type": "count", "msg_id": 4}), &mut out).unwrap();
+            assert_eq!(bodies(&out)[0]["count"], 2, "the state crossed");
+        }
     }
 }

@@ -8,7 +8,7 @@
 #[derive(Default)]
 pub(crate) struct Host {
     #[cfg(not(target_arch = "wasm32"))]
-    effects: std::cell::RefCell<Vec<crate::native::Effect>>,
+    effects: std::cell::RefCell<Vec<protocol::Effect>>,
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -27,22 +27,22 @@ impl Host {
 #[cfg(not(target_arch = "wasm32"))]
 impl Host {
     pub fn send(&self, dest: &str, body: &str) {
-        self.push(crate::native::Effect::Send {
+        self.push(protocol::Effect::Send {
             dest: dest.to_string(),
             body: body.to_string(),
         });
     }
     pub fn set_timer(&self, id: u64, delay_ms: u64) {
-        self.push(crate::native::Effect::SetTimer { id, delay_ms });
+        self.push(protocol::Effect::SetTimer { id, delay_ms });
     }
     pub fn cancel_timer(&self, id: u64) {
-        self.push(crate::native::Effect::CancelTimer { id });
+        self.push(protocol::Effect::CancelTimer { id });
     }
-    fn push(&self, e: crate::native::Effect) {
+    fn push(&self, e: protocol::Effect) {
         self.effects.borrow_mut().push(e);
     }
     /// Moves everything recorded so far to the end of `out`.
-    pub fn drain_into(&self, out: &mut Vec<crate::native::Effect>) {
+    pub fn drain_into(&self, out: &mut Vec<protocol::Effect>) {
         out.append(&mut self.effects.borrow_mut());
     }
 }
@@ -79,8 +79,8 @@ mod native_env {
     use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
-    /// A node's arguments and its random number generator (splitmix64: tiny, and
-    /// every seed gives a full-period, well-mixed stream).
+    /// A node's arguments and its random number generator (`protocol::SplitMix64`'s
+    /// state).
     pub(crate) struct Env {
         pub args: Vec<String>,
         rng: Cell<u64>,
@@ -94,12 +94,10 @@ mod native_env {
             }
         }
         pub fn next_u64(&self) -> u64 {
-            let s = self.rng.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-            self.rng.set(s);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
+            let mut r = protocol::SplitMix64(self.rng.get());
+            let v = r.next_u64();
+            self.rng.set(r.0);
+            v
         }
     }
 

@@ -134,6 +134,9 @@ impl TestNode {
                 Effect::CancelTimer { id } => {
                     self.timers.remove(&id);
                 }
+                // A bare node never starts over by itself; were it told to, its
+                // timers would be gone.
+                Effect::Restarted => self.timers.clear(),
             }
         }
         sent

@@ -10,36 +10,15 @@ use std::io::Write;
 use crate::net::Message;
 use crate::node::{Effect, Input, Node, NodeFactory, NodeSpec, UpgradeInfo};
 
-/// What a node did, as the event loop needs it.
+/// What a node did, as the event loop needs it: what it asked for (the one
+/// [`Effect`] type, with the node it came from), or what befell it.
 pub enum Output {
-    Send {
-        node: usize,
-        dest: String,
-        body: String,
-    },
-    SetTimer {
-        node: usize,
-        id: u64,
-        delay_ms: u64,
-    },
-    CancelTimer {
-        node: usize,
-        id: u64,
-    },
-    /// The node restarted: its timers are gone.
-    Restarted {
-        node: usize,
-    },
+    /// Node `node` asked for `effect`.
+    Effect { node: usize, effect: Effect },
     /// The node crashed (and restarted itself).
-    Crashed {
-        node: usize,
-        error: String,
-    },
+    Crashed { node: usize, error: String },
     /// A node process is gone or said something that is not a message.
-    Fault {
-        node: usize,
-        what: String,
-    },
+    Fault { node: usize, what: String },
 }
 
 /// The nodes of a run.
@@ -151,18 +130,12 @@ impl InProcess {
 
 /// Turns what node `node` asked for into outputs; true if it started over.
 fn drain(effects: &mut Vec<Effect>, node: usize, out: &mut Vec<Output>) -> bool {
-    let mut restarted = false;
-    for e in effects.drain(..) {
-        out.push(match e {
-            Effect::Send { dest, body } => Output::Send { node, dest, body },
-            Effect::SetTimer { id, delay_ms } => Output::SetTimer { node, id, delay_ms },
-            Effect::CancelTimer { id } => Output::CancelTimer { node, id },
-            Effect::Restarted => {
-                restarted = true;
-                Output::Restarted { node }
-            }
-        });
-    }
+    let restarted = effects.contains(&Effect::Restarted);
+    out.extend(
+        effects
+            .drain(..)
+            .map(|effect| Output::Effect { node, effect }),
+    );
     restarted
 }
 

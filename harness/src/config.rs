@@ -203,7 +203,8 @@ impl TestArgs {
 }
 
 /// The options that are not repeated as given by a replay: the sweep's (a replay is
-/// one seed), the outputs, and the node's words (which go last, after `--`).
+/// one seed), the outputs (the JSON, the store: where a run is written is not what it
+/// is), and the node's words (which go last, after `--`).
 const NOT_REPLAYED: &[&str] = &[
     "seed",
     "seeds",
@@ -212,6 +213,7 @@ const NOT_REPLAYED: &[&str] = &[
     "merge",
     "json",
     "junit",
+    "store",
     "words",
     "quiet",
 ];

@@ -84,6 +84,7 @@ mod stats;
 mod stderr_echo;
 mod store;
 mod summary;
+pub mod supervisor;
 mod upgrade;
 mod workload;
 

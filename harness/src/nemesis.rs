@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 
 use super::rng::Rng;
 use crate::options::Fault;
-use crate::upgrade::How;
 
 /// The faults a run injects (`--nemesis`), and whom kills and pauses may hit
 /// (`--nemesis-targets`).
@@ -639,6 +638,23 @@ fn ring_stochastic(n: usize, rng: &mut Rng) -> Grudge {
     (0..n)
         .map(|a| (0..n).filter(|&b| !conns[a][b]).collect())
         .collect()
+}
+
+/// How a node came to run the new version of a rolling upgrade (`upgrade`), or why
+/// it does not: part of the fault log, whose upgrade events carry it.
+#[derive(serde::Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum How {
+    /// Switched while running, at its turn.
+    Live,
+    /// Paused at its turn; switched when it resumed.
+    Resumed,
+    /// Down at its turn (killed); started again as the new version, with no state.
+    Started,
+    /// Refused to switch (the error says why) and kept running the old version.
+    Failed,
+    /// Its turn came while it was down or paused, and it never came back.
+    Pending,
 }
 
 #[cfg(test)]

@@ -17,18 +17,10 @@ pub enum Input<'a> {
     Timer { id: u64 },
 }
 
-/// What a node asked for while handling one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// A message to `dest`; `body` is a JSON object text.
-    Send { dest: String, body: String },
-    /// Fire timer `id` after `delay_ms` (replacing an armed timer of that id).
-    SetTimer { id: u64, delay_ms: u64 },
-    /// Forget timer `id`.
-    CancelTimer { id: u64 },
-    /// The node started over (after a crash): every timer it had armed is gone.
-    Restarted,
-}
+/// What a node asked for while handling one event: one type for the SDK, the
+/// harness and the host (it lives in `glomers-protocol`, which the SDK's native
+/// runtime can use without depending on the harness).
+pub use protocol::Effect;
 
 /// A node failed while handling an event (and, if it can, started over).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +76,19 @@ pub struct UpgradeInfo {
     pub fresh_because: Option<String>,
     /// How long the switch took on the real clock (virtual time does not move).
     pub pause: Duration,
+}
+
+/// One line, for stderr and logs: `swapped A -> B: state carried, paused 0.21 ms`.
+impl std::fmt::Display for UpgradeInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "swapped {} -> {}: ", self.from, self.to)?;
+        match &self.fresh_because {
+            None if self.state_carried => f.write_str("state carried")?,
+            None => f.write_str("state not carried")?,
+            Some(why) => write!(f, "state not carried ({why}; started fresh with init)")?,
+        }
+        write!(f, ", paused {:.2} ms", self.pause.as_secs_f64() * 1e3)
+    }
 }
 
 /// What a node factory is told about the node it makes.

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::{init_line, log_line, Backend, Output};
 use crate::net::Message;
+use crate::node::Effect;
 
 /// Messages read from the nodes and not yet taken by the event loop, at most.
 const OUTPUT_QUEUE: usize = 4096;
@@ -271,10 +272,12 @@ fn read_lines(node: usize, stdout: std::process::ChildStdout, tx: Reporter) {
             continue;
         }
         let out = match serde_json::from_str::<Envelope>(&text) {
-            Ok(env) if env.body.get().trim_start().starts_with('{') => Output::Send {
+            Ok(env) if env.body.get().trim_start().starts_with('{') => Output::Effect {
                 node,
-                dest: env.dest,
-                body: env.body.get().to_string(),
+                effect: Effect::Send {
+                    dest: env.dest,
+                    body: env.body.get().to_string(),
+                },
             },
             _ => {
                 // One report is enough: the test has failed, and what follows is

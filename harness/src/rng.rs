@@ -2,21 +2,18 @@
 //! the op mix, which client goes next, partitions, the nodes' own seeds) is drawn
 //! from one seeded generator in a fixed order, so a seed replays a whole run.
 
-/// SplitMix64: tiny, fast and good enough for scheduling decisions.
+/// SplitMix64 (`glomers-protocol`'s, the one every seeded draw uses), with the
+/// draws a run needs on top.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub struct Rng(protocol::SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng(protocol::SplitMix64(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in `0..n`; 0 when `n` is 0.

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::nemesis::{Event, What};
 use crate::node::UpgradeInfo;
-use crate::outcome::Problem;
+use crate::problem::Problem;
 use crate::rng::Rng;
 
 /// The most time between two nodes' turns.
@@ -52,21 +52,7 @@ impl Plan {
     }
 }
 
-/// How a node came to run the new version, or why it does not.
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "kebab-case")]
-pub enum How {
-    /// Switched while running, at its turn.
-    Live,
-    /// Paused at its turn; switched when it resumed.
-    Resumed,
-    /// Down at its turn (killed); started again as the new version, with no state.
-    Started,
-    /// Refused to switch (the error says why) and kept running the old version.
-    Failed,
-    /// Its turn came while it was down or paused, and it never came back.
-    Pending,
-}
+pub use crate::nemesis::How;
 
 impl How {
     /// Its name in the JSON.

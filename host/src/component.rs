@@ -1,4 +1,4 @@
-//! Engine configuration, the compiled-artifact cache and loading a node's component.
+//! The compiled-artifact cache and loading a node's component.
 //!
 //! Maelstrom starts every node at once (25 for broadcast) on a small machine, so a
 //! component is compiled once and the native artifact reused: the cache is keyed by
@@ -24,43 +24,17 @@ use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::Duration;
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::component::Component;
 
+use crate::engine::engine;
+use crate::guest::{link, Pre};
 use crate::log::elog;
-use crate::node::{HostState, Pre};
 
 /// A component larger than this is refused unread: reading is bounded, so a path to
 /// an endless file (`/dev/zero`, a pipe) fails instead of eating memory without end.
 const MAX_COMPONENT_BYTES: u64 = 512 << 20;
 /// The first line of every seal: its format.
 const SEAL_FORMAT: &str = "glomers-seal-v1";
-
-/// How often the engine's epoch advances; a guest call's time budget counts in these.
-pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// The process-wide engine. Epoch interruption lets the host stop a guest that loops.
-pub fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).expect("the engine configuration is valid");
-        let weak = engine.weak();
-        std::thread::Builder::new()
-            .name("epoch".into())
-            .spawn(move || {
-                while let Some(engine) = weak.upgrade() {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
-                }
-            })
-            .expect("spawn the epoch thread");
-        engine
-    })
-}
 
 /// A component ready to instantiate as many nodes as wanted.
 #[derive(Clone)]
@@ -72,6 +46,39 @@ pub struct Loaded {
     /// Its content hash (SHA-256 of the .wasm), the first 12 hex digits: what names a
     /// version in swap reports.
     pub hash: String,
+    /// The file as it was on disk just before it was read (`load` only): a live swap
+    /// compares it with the file once its watch is up, to catch a replacement made
+    /// while this version was loading.
+    pub stamp: Option<FileStamp>,
+}
+
+/// What tells one version of a file on disk from another without reading it: its
+/// length, modification time and (on unix) inode. A rename over it or a rewrite
+/// changes it; a stamp that differs is checked against the content hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: Option<(u64, u64)>,
+}
+
+impl FileStamp {
+    /// The stamp of the file at `path` now, if it can be read.
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let meta = fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        let inode = {
+            use std::os::unix::fs::MetadataExt;
+            Some((meta.dev(), meta.ino()))
+        };
+        #[cfg(not(unix))]
+        let inode = None;
+        Some(FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        })
+    }
 }
 
 impl Loaded {
@@ -85,7 +92,11 @@ impl Loaded {
 /// checking that it implements the `glomers:node/node` world (or `handoff`, which
 /// includes it).
 pub fn load(path: &Path) -> Result<Loaded> {
-    load_bytes(path, &read_component(path)?)
+    // Taken before the read: a file replaced after it differs from it.
+    let stamp = FileStamp::of(path);
+    let mut loaded = load_bytes(path, &read_component(path)?)?;
+    loaded.stamp = stamp;
+    Ok(loaded)
 }
 
 /// As `load`, with the component's bytes already read from `path`.
@@ -106,6 +117,7 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded> {
         pre,
         path: path.to_path_buf(),
         hash: short_hash(bytes),
+        stamp: None,
     })
 }
 
@@ -139,14 +151,6 @@ pub fn read_component(path: &Path) -> Result<Vec<u8>> {
         );
     }
     Ok(bytes)
-}
-
-fn link(component: &Component) -> Result<Pre> {
-    let mut linker = Linker::<HostState>::new(engine());
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    crate::node::add_to_linker(&mut linker)?;
-    let pre = linker.instantiate_pre(component)?;
-    Pre::new(pre)
 }
 
 /// The first 12 hex digits of the SHA-256 of `bytes`.

@@ -23,7 +23,10 @@ use std::sync::mpsc::{self, Receiver, RecvError, RecvTimeoutError, SyncSender, T
 use std::time::{Duration, Instant};
 
 use crate::log::{elog, snippet, snippet_bytes};
-use crate::node::{AfterCrash, Crash, Effect, GaveUp, Node};
+use harness::supervisor::{AfterCrash, Crashed, GaveUp};
+use harness::Effect;
+
+use crate::instance::{GuestCrash, Node};
 use crate::swap;
 
 /// One line from Maelstrom: the body stays raw and reaches the guest untouched.
@@ -43,7 +46,8 @@ pub fn serve(mut node: Node, max_line: usize, live_swap: Option<&Path>) -> Resul
     if let Some(path) = live_swap {
         let to_loop = tx.clone();
         let deliver = move |ready| to_loop.send(vec![Incoming::Swap(Box::new(ready))]).is_ok();
-        if let Err(e) = swap::spawn(path, node.version().to_string(), deliver) {
+        let running = node.version().loaded();
+        if let Err(e) = swap::spawn(path, running, deliver) {
             elog!(
                 "host: live swap is off: cannot watch {}: {e:#}",
                 path.display()
@@ -60,10 +64,12 @@ pub fn serve(mut node: Node, max_line: usize, live_swap: Option<&Path>) -> Resul
     let mut timers = Timers::default();
     let mut effects = Vec::new();
     let mut pending_output = false;
+    // The node's clock, for its back-off after a crash.
+    let born = Instant::now();
     loop {
         // Fire what is due before waiting again.
         while let Some(id) = timers.pop_due() {
-            let gave_up = report(node.on_timer(id, &mut effects));
+            let gave_up = report(node.on_timer(born.elapsed(), id, &mut effects));
             pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
             stop_if(gave_up, &mut out)?;
         }
@@ -90,13 +96,14 @@ pub fn serve(mut node: Node, max_line: usize, live_swap: Option<&Path>) -> Resul
         let Some(incoming) = next else { break };
         match incoming {
             Incoming::Message { src, body } => {
-                let gave_up = report(node.on_message(&src, &body, &mut effects));
+                let gave_up = report(node.on_message(born.elapsed(), &src, &body, &mut effects));
                 pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
                 stop_if(gave_up, &mut out)?;
             }
             Incoming::Malformed(why) => elog!("host: {why}"),
             Incoming::Swap(ready) => {
-                let r = node.upgrade(&ready.loaded, &mut effects);
+                let new = node.version().with(ready.loaded);
+                let r = node.upgrade(born.elapsed(), new, &mut effects);
                 match r {
                     Ok(u) => {
                         pending_output |= apply(&node, &mut effects, &mut timers, &mut out)?;
@@ -116,11 +123,11 @@ pub fn serve(mut node: Node, max_line: usize, live_swap: Option<&Path>) -> Resul
 }
 
 /// Reports a crash on stderr; says whether the node gave up.
-fn report(r: Result<(), Crash>) -> Option<GaveUp> {
+fn report(r: Result<(), Crashed<GuestCrash>>) -> Option<GaveUp> {
     let crash = r.err()?;
     elog!(
         "host: the node crashed ({}) and {}: {crash}",
-        crash.kind,
+        crash.failure.kind,
         crash.outcome()
     );
     match crash.after {

@@ -1,6 +1,7 @@
 //! Live swap for `host run`: notices that the node's .wasm was replaced (or SIGHUP),
 //! reads and compiles the new version on a thread of its own, and hands the loaded
-//! component to the event loop, which switches between two events (`Node::upgrade`).
+//! component to the event loop, which switches between two events (the supervisor's
+//! `upgrade`, `harness::supervisor`).
 //! The loop never waits for a compile: until the new version is ready, the old one
 //! keeps answering messages and firing timers.
 //!
@@ -13,6 +14,8 @@
 //!   reported in one line and the old version keeps serving; its next change is
 //!   picked up. The same bytes are not tried twice in a row (a touch is no rebuild);
 //!   SIGHUP always retries.
+//! - The file is looked at once when the watch is up: one replaced while the first
+//!   version was still loading changed nothing the watch could see.
 //! - Threads and one channel into the loop, not tokio: the loop already waits on one
 //!   channel (stdin's batches) with a timeout for the next timer; the swap is one more
 //!   kind of item on it, so the echo and start-up figures of `make bench` cannot move.
@@ -59,12 +62,13 @@ enum Trigger {
 
 /// Watches `path` and listens for SIGHUP; each new version that loads is passed to
 /// `deliver` (which forwards it to the event loop; false once the loop is gone).
-/// `current` is the content hash of the running version.
+/// `running` is the version loaded from `path` and running now.
 pub fn spawn(
     path: &Path,
-    current: String,
+    running: &Loaded,
     deliver: impl Fn(Ready) -> bool + Send + 'static,
 ) -> anyhow::Result<()> {
+    let current = running.hash.clone();
     let (tx, rx) = mpsc::sync_channel::<Trigger>(64);
     let name = path.file_name().map(|n| n.to_os_string());
     let dir = match path.parent() {
@@ -87,6 +91,12 @@ pub fn spawn(
         }
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+    // A file replaced after it was read and before the watch began (while the first
+    // version compiled) made no event the watch could see: look once, now that it
+    // is up. A stamp that differs is only a hint; the content hash decides.
+    if component::FileStamp::of(path) != running.stamp {
+        let _ = tx.try_send(Trigger::Changed);
+    }
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])?;
     std::thread::Builder::new()
         .name("sighup".into())

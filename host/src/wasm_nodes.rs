@@ -1,26 +1,21 @@
-//! The harness's in-process nodes, as wasm: one `crate::node::Node` per node, each on
-//! the simulation's virtual clock (set before every call), with a seed of its own
-//! drawn from the run's seed, and writing its stderr to its own log file. With
-//! `--upgrade NEW.wasm`, the new version is loaded once, before the run, and each
-//! node switches to it when the harness's roll says (`crate::node::Node::upgrade`).
+//! The harness's in-process nodes, as wasm: one supervised component per node
+//! (`harness::supervisor::Supervised`), each on the simulation's virtual clock (set
+//! at every call), with a seed of its own drawn from the run's seed, and writing its
+//! stderr to its own log file. With `--upgrade NEW.wasm`, the new version is loaded
+//! once, before the run, and each node switches to it when the harness's roll says.
 
 use anyhow::{Context, Result};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use crate::component::Loaded;
-use crate::node::{Effect, Environment, Logs, Node, NodeOptions};
-use crate::Limits;
+use harness::supervisor::Supervised;
 
-/// A wasm node as the harness drives it.
-pub struct WasmNode {
-    node: Node,
-    clock: Arc<AtomicU64>,
-    effects: Vec<Effect>,
-    /// The version the run rolls to, if it does.
-    upgrade: Option<Loaded>,
-}
+use crate::component::Loaded;
+use crate::guest::{Environment, NodeOptions};
+use crate::instance::{NodeEnv, WasmVersion};
+use crate::limits::Limits;
+use crate::sink::Logs;
 
 /// The factory `host test` gives the harness: every node an instance of `path`, or
 /// of `upgrade` once the roll has reached it.
@@ -44,94 +39,37 @@ pub fn factory(
             (Some(new), true) => new,
             _ => &loaded,
         };
-        let node = WasmNode::start(version, upgrade.clone(), &args, &limits, spec)
+        let node = start(version, upgrade.as_ref(), &args, &limits, spec)
             .with_context(|| format!("cannot start node {}", spec.name))?;
         Ok(Box::new(node) as Box<dyn harness::Node>)
     }))
 }
 
-impl WasmNode {
-    fn start(
-        loaded: &Loaded,
-        upgrade: Option<Loaded>,
-        args: &[String],
-        limits: &Limits,
-        spec: &harness::NodeSpec,
-    ) -> Result<WasmNode> {
-        let clock = Arc::new(AtomicU64::new(0));
-        let mut options = NodeOptions {
-            args: args.to_vec(),
-            environment: Environment::Simulated {
-                clock: clock.clone(),
-                seed: spec.seed,
-            },
-            logs: Logs::File(spec.log.clone()),
-            ..Default::default()
-        };
-        limits.apply(&mut options);
-        Ok(WasmNode {
-            node: Node::new(loaded, options)?,
-            clock,
-            effects: Vec::new(),
-            upgrade,
-        })
-    }
-
-    /// What the node asked for, as the harness's effects.
-    fn drain(&mut self, effects: &mut Vec<harness::Effect>) {
-        effects.extend(self.effects.drain(..).map(|e| match e {
-            Effect::Send { dest, body } => harness::Effect::Send { dest, body },
-            Effect::SetTimer { id, delay_ms } => harness::Effect::SetTimer { id, delay_ms },
-            Effect::CancelTimer { id } => harness::Effect::CancelTimer { id },
-            Effect::Restarted => harness::Effect::Restarted,
-        }));
-    }
-}
-
-impl harness::Node for WasmNode {
-    fn handle(
-        &mut self,
-        now_ns: u64,
-        input: harness::Input<'_>,
-        effects: &mut Vec<harness::Effect>,
-    ) -> Result<(), harness::Crash> {
-        self.clock.store(now_ns, Ordering::Relaxed);
-        let r = match input {
-            harness::Input::Message { src, body } => {
-                self.node.on_message(src, body, &mut self.effects)
-            }
-            harness::Input::Timer { id } => self.node.on_timer(id, &mut self.effects),
-        };
-        self.drain(effects);
-        // The kind and what became of the node lead, as `host run` reports them; a
-        // node given up on ignores every later event, as a dead process would.
-        r.map_err(|crash| harness::Crash {
-            reason: format!("{}; it {}: {}", crash.kind, crash.outcome(), crash),
-        })
-    }
-
-    fn crashes(&self) -> u64 {
-        self.node.crashes()
-    }
-
-    fn upgrade(
-        &mut self,
-        now_ns: u64,
-        effects: &mut Vec<harness::Effect>,
-    ) -> Result<harness::UpgradeInfo, String> {
-        let Some(new) = &self.upgrade else {
-            return Err("the run names no version to upgrade to".into());
-        };
-        self.clock.store(now_ns, Ordering::Relaxed);
-        let r = self.node.upgrade(new, &mut self.effects);
-        self.drain(effects);
-        let u = r.map_err(|e| e.to_string())?;
-        Ok(harness::UpgradeInfo {
-            from: u.from,
-            to: u.to,
-            state_carried: u.state_carried,
-            fresh_because: u.fresh_because,
-            pause: u.pause,
-        })
-    }
+/// A wasm node as the harness drives it.
+fn start(
+    loaded: &Loaded,
+    upgrade: Option<&Loaded>,
+    args: &[String],
+    limits: &Limits,
+    spec: &harness::NodeSpec,
+) -> Result<Supervised<WasmVersion>> {
+    let mut options = NodeOptions {
+        args: args.to_vec(),
+        environment: Environment::Simulated {
+            clock: Arc::new(AtomicU64::new(0)),
+            seed: spec.seed,
+        },
+        logs: Logs::File(spec.log.clone()),
+        ..Default::default()
+    };
+    limits.apply(&mut options);
+    let max_crash_streak = options.max_crash_streak;
+    let env = NodeEnv::open(options)?;
+    let next = upgrade.map(|new| WasmVersion::new(new.clone(), env.clone()));
+    Supervised::new(
+        WasmVersion::new(loaded.clone(), env),
+        next,
+        max_crash_streak,
+    )
+    .map_err(|crash| crash.error)
 }

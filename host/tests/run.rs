@@ -680,12 +680,25 @@ fn a_body_with_line_breaks_goes_out_on_one_line() {
 #[test]
 fn a_crashed_calls_sends_are_dropped() {
     let mut p = Proc::start(&[s(&misbehave())]);
-    p.init();
+    p.init_as("n3", &["n3"]);
+    let reply = p.request(json!({"type": "count"}));
+    assert_eq!(reply["count"], 1, "{reply}");
     let reply = p.request(json!({"type": "send_then_panic"}));
     assert_eq!(reply["code"], 13, "only the error goes out: {reply}");
-    serves(&mut p);
+    // A fresh instance (its count starts again) that was replayed init: it answers
+    // as n3, which only init told it.
+    p.next_msg_id += 1;
+    let id = p.next_msg_id;
+    p.send("c1", json!({"type": "count", "msg_id": id}));
+    let reply = p.recv();
+    assert_eq!(reply["src"], "n3", "{reply}");
+    assert_eq!(reply["body"]["count"], 1, "{reply}");
     let (status, stderr) = p.finish();
     assert!(status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the node crashed (panic) and was restarted"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -65,9 +65,15 @@ struct Host {
 
 impl Host {
     fn start(wasm: &Path, dir: &Path, env: &[(&str, &str)]) -> Host {
+        Host::start_with(wasm, &[], dir, env)
+    }
+
+    /// `host run WASM GUEST-ARGS...`.
+    fn start_with(wasm: &Path, guest: &[&str], dir: &Path, env: &[(&str, &str)]) -> Host {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_host"));
         cmd.arg("run")
             .arg(wasm)
+            .args(guest)
             .env("GLOMERS_CACHE_DIR", dir.join("cache"))
             .env_remove("GLOMERS_LIVE_SWAP")
             .stdin(Stdio::piped())
@@ -186,33 +192,10 @@ impl Drop for Host {
     }
 }
 
-#[test]
-fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
-    let dir = scratch("stream");
-    let path = dir.join("broadcast.wasm");
-    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
-    std::fs::write(&path, &v1).unwrap();
-    let mut host = Host::start(&path, &dir, &[]);
-    let mut sent = 0u64;
+/// `sent` broadcasts (values and msg_ids 1..=sent) were each answered once, and a read
+/// has every value: nothing lost or duplicated across the swaps.
+fn answered_once_and_nothing_lost(host: &mut Host, sent: u64) {
     let mut answers: HashMap<u64, usize> = HashMap::new();
-    let broadcast = |host: &mut Host, sent: &mut u64| {
-        *sent += 1;
-        host.send(json!({"type": "broadcast", "message": *sent, "msg_id": *sent}));
-    };
-    for _ in 0..50 {
-        broadcast(&mut host, &mut sent);
-    }
-    // The new version compiles cold while messages keep coming.
-    replace(&path, &rebuilt(&v1, "v2"));
-    let started = Instant::now();
-    while host.swaps().is_empty() {
-        broadcast(&mut host, &mut sent);
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(started.elapsed() < STUCK, "no swap:\n{}", host.stderr());
-    }
-    for _ in 0..50 {
-        broadcast(&mut host, &mut sent);
-    }
     for _ in 0..sent {
         let r = host.recv();
         assert_eq!(r["type"], "broadcast_ok", "{r}");
@@ -231,6 +214,35 @@ fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
         .collect();
     values.sort_unstable();
     assert_eq!(values, (1..=sent).collect::<Vec<_>>(), "no value lost");
+}
+
+#[test]
+fn a_swap_under_a_stream_of_messages_loses_nothing_and_carries_the_state() {
+    let dir = scratch("stream");
+    let path = dir.join("broadcast.wasm");
+    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
+    std::fs::write(&path, &v1).unwrap();
+    let mut host = Host::start(&path, &dir, &[]);
+    let mut sent = 0u64;
+    let broadcast = |host: &mut Host, sent: &mut u64| {
+        *sent += 1;
+        host.send(json!({"type": "broadcast", "message": *sent, "msg_id": *sent}));
+    };
+    for _ in 0..50 {
+        broadcast(&mut host, &mut sent);
+    }
+    // The new version compiles cold while messages keep coming.
+    replace(&path, &rebuilt(&v1, "v2"));
+    let started = Instant::now();
+    while host.swaps().is_empty() {
+        broadcast(&mut host, &mut sent);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(started.elapsed() < STUCK, "no swap:\n{}", host.stderr());
+    }
+    for _ in 0..50 {
+        broadcast(&mut host, &mut sent);
+    }
+    answered_once_and_nothing_lost(&mut host, sent);
     let swaps = host.swaps();
     assert_eq!(swaps.len(), 1, "{swaps:?}");
     assert!(swaps[0].contains("state carried"), "{}", swaps[0]);
@@ -356,4 +368,168 @@ fn a_state_the_new_version_refuses_starts_it_fresh_with_init() {
     // Fresh, and it knows who it is: init was replayed.
     let r = host.ask(json!({"type": "send", "key": "k", "msg": 1, "msg_id": 2}));
     assert_eq!(r["offset"], 0, "{r}");
+}
+
+/// The node's language changes under load, state and all: Rust -> Python ->
+/// JavaScript -> Go -> Rust, each a live swap of the same file while broadcasts keep
+/// coming. Every request is answered once, every value is still there, and each swap
+/// carried the state (the handoff format is the same in every language:
+/// docs/handoff.md). The components come from `make all` (every language); the cache
+/// is the one `make` and `make run` fill, so the swaps need not compile cold.
+#[test]
+fn a_node_swapped_across_every_language_under_load_keeps_its_state() {
+    let dir = scratch("languages");
+    let path = dir.join("broadcast.wasm");
+    let chain = [
+        "challenges/broadcast.wasm",
+        "challenges/python/broadcast.wasm",
+        "challenges/js/broadcast.wasm",
+        "challenges/go/broadcast.wasm",
+        "challenges/broadcast.wasm",
+    ];
+    let versions: Vec<Vec<u8>> = chain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| rebuilt(&std::fs::read(built(c)).unwrap(), &format!("v{i}")))
+        .collect();
+    std::fs::write(&path, &versions[0]).unwrap();
+    let cache = common::repo().join("target/glomers-test-cache");
+    let cache = cache.display().to_string();
+    let mut host = Host::start(&path, &dir, &[("GLOMERS_CACHE_DIR", &cache)]);
+    let mut sent = 0u64;
+    let broadcast = |host: &mut Host, sent: &mut u64| {
+        *sent += 1;
+        host.send(json!({"type": "broadcast", "message": *sent, "msg_id": *sent}));
+    };
+    for (i, version) in versions.iter().enumerate().skip(1) {
+        for _ in 0..20 {
+            broadcast(&mut host, &mut sent);
+        }
+        replace(&path, version);
+        let started = Instant::now();
+        while host.swaps().len() < i {
+            broadcast(&mut host, &mut sent);
+            std::thread::sleep(Duration::from_millis(5));
+            assert!(
+                started.elapsed() < STUCK * 3,
+                "no swap to {}:\n{}",
+                chain[i],
+                host.stderr()
+            );
+        }
+    }
+    for _ in 0..20 {
+        broadcast(&mut host, &mut sent);
+    }
+    answered_once_and_nothing_lost(&mut host, sent);
+    let swaps = host.swaps();
+    assert_eq!(swaps.len(), chain.len() - 1, "{swaps:?}");
+    for s in &swaps {
+        assert!(s.contains("state carried"), "{s}");
+    }
+}
+
+#[test]
+fn a_file_replaced_while_the_first_version_loads_is_swapped_in() {
+    let dir = scratch("during-load");
+    let path = dir.join("broadcast.wasm");
+    let v1 = std::fs::read(built("challenges/broadcast.wasm")).unwrap();
+    let v2 = rebuilt(&v1, "v2");
+    // The node's file starts as a FIFO: the host's read of it ends exactly when the
+    // test closes its end, so the test knows the first version was read whole, and
+    // replaces the file while the host still compiles it (its cache is cold), before
+    // the watch is up. No event reports that replacement.
+    let made = Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success());
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .write_all(&v1)
+                .unwrap();
+            replace(&path, &v2);
+        })
+    };
+    let mut host = Host::start(&path, &dir, &[]);
+    writer.join().unwrap();
+    host.ask(json!({"type": "broadcast", "message": 5, "msg_id": 1}));
+    let swap = &host.wait_stderr("live swap: swapped", 1)[0];
+    assert!(swap.contains("state carried"), "{swap}");
+    let read = host.ask(json!({"type": "read", "msg_id": 2}));
+    assert_eq!(read["messages"], json!([5]), "{read}");
+    // Looked at once: the same file is not swapped again.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(host.swaps().len(), 1, "{}", host.stderr());
+}
+
+#[test]
+fn a_file_unchanged_since_it_was_loaded_is_not_swapped_at_start() {
+    let dir = scratch("unchanged");
+    let path = dir.join("broadcast.wasm");
+    std::fs::copy(built("challenges/broadcast.wasm"), &path).unwrap();
+    let mut host = Host::start(&path, &dir, &[]);
+    host.ask(json!({"type": "broadcast", "message": 5, "msg_id": 1}));
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!host.stderr().contains("live swap"), "{}", host.stderr());
+}
+
+fn misbehave() -> PathBuf {
+    built("target/wasm32-wasip2/guest/misbehave.wasm")
+}
+
+#[test]
+fn a_trap_in_restore_leaves_the_old_version_serving_with_its_state() {
+    let dir = scratch("restore-trap");
+    let path = dir.join("misbehave.wasm");
+    std::fs::copy(misbehave(), &path).unwrap();
+    let mut host = Host::start_with(&path, &["--panic-on-restore"], &dir, &[]);
+    let r = host.ask(json!({"type": "count", "msg_id": 1}));
+    assert_eq!(r["count"], 1, "{r}");
+    host.hangup();
+    let refusal = &host.wait_stderr("live swap: not swapping", 1)[0];
+    assert!(
+        refusal.contains("the new version crashed (panic) in restore"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains("the old version keeps serving"),
+        "{refusal}"
+    );
+    // The old instance, its count intact: no crash, no restart.
+    let r = host.ask(json!({"type": "count", "msg_id": 2}));
+    assert_eq!(r["count"], 2, "{r}");
+    assert!(
+        !host.stderr().contains("the node crashed"),
+        "{}",
+        host.stderr()
+    );
+}
+
+#[test]
+fn a_swap_while_a_reply_is_awaited_drops_the_callback_and_the_late_reply_is_ignored() {
+    let dir = scratch("mid-rpc");
+    let path = dir.join("misbehave.wasm");
+    std::fs::copy(misbehave(), &path).unwrap();
+    let mut host = Host::start(&path, &dir, &[]);
+    host.ask(json!({"type": "count", "msg_id": 1}));
+    // The node asks c2 before it answers c1.
+    host.send(json!({"type": "rpc", "msg_id": 2}));
+    let question = host.stdout.recv_timeout(STUCK).expect("the node asks c2");
+    assert_eq!(question["dest"], "c2", "{question}");
+    assert_eq!(question["body"]["type"], "question", "{question}");
+    host.hangup();
+    let swap = &host.wait_stderr("live swap: swapped", 1)[0];
+    assert!(swap.contains("state carried"), "{swap}");
+    // c2's answer reaches the new version, which awaits nothing: no rpc_ok, ever.
+    let answer = json!({"src": "c2", "dest": "n1", "body": {
+        "type": "question_ok", "answer": 42, "in_reply_to": question["body"]["msg_id"]}});
+    writeln!(host.stdin, "{answer}").unwrap();
+    host.stdin.flush().unwrap();
+    let r = host.ask(json!({"type": "count", "msg_id": 3}));
+    assert_eq!(r["count"], 2, "the state crossed: {r}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(host.stdout.try_recv().is_err(), "a late answer to c1");
 }

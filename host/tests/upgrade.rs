@@ -1,10 +1,12 @@
 //! `host test --upgrade NEW.wasm`, end to end with the real challenges: each stateful
 //! challenge stays valid while the cluster rolls, node by node, to a rebuilt copy of
-//! itself, on 100 seeds each, every node carrying its state across; a node killed
-//! when its turn comes starts again as the new version; a new version that cannot
+//! itself, on many seeds each (`common::test_seeds`), every node carrying its state
+//! across; a node killed when its turn comes starts again as the new version; a new version that cannot
 //! load is refused before the run; an old-world component (no handoff) is switched
 //! by starting it afresh, and the summary says its state was not carried; a version
 //! that cannot take over fails the run, saying why. Needs `make all fixtures` first.
+
+mod common;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -89,12 +91,13 @@ fn nodes(o: &Outcome) -> &Vec<Value> {
         .unwrap_or_else(|| panic!("no upgrade in the JSON:\n{}\n{}", o.stdout, o.stderr))
 }
 
-/// Runs `workload` with `options` on seeds 1..=100, rolling from `rel` to a rebuilt
-/// copy of it: every run valid, every node switched, its state carried.
-fn valid_across_the_roll_on_100_seeds(rel: &str, options: &[&str], guest_args: &[&str]) {
+/// Runs `workload` with `options` on seeds 1..=N (`common::test_seeds`), rolling from
+/// `rel` to a rebuilt copy of it: every run valid, every node switched, its state
+/// carried.
+fn valid_across_the_roll(rel: &str, options: &[&str], guest_args: &[&str]) {
     let old = wasm(rel).display().to_string();
     let new = rebuilt(rel);
-    for seed in 1..=100u64 {
+    for seed in 1..=common::test_seeds() {
         let seed = seed.to_string();
         let mut args: Vec<&str> = options.to_vec();
         args.extend(["--upgrade", &new, "--seed", &seed, &old]);
@@ -129,8 +132,8 @@ fn valid_across_the_roll_on_100_seeds(rel: &str, options: &[&str], guest_args: &
 }
 
 #[test]
-fn broadcast_3c_stays_valid_across_a_rolling_upgrade_under_partitions_on_100_seeds() {
-    valid_across_the_roll_on_100_seeds(
+fn broadcast_3c_stays_valid_across_a_rolling_upgrade_under_partitions_on_many_seeds() {
+    valid_across_the_roll(
         "challenges/broadcast.wasm",
         &[
             "-w",
@@ -149,8 +152,8 @@ fn broadcast_3c_stays_valid_across_a_rolling_upgrade_under_partitions_on_100_see
 }
 
 #[test]
-fn g_counter_stays_valid_across_a_rolling_upgrade_under_partitions_on_100_seeds() {
-    valid_across_the_roll_on_100_seeds(
+fn g_counter_stays_valid_across_a_rolling_upgrade_under_partitions_on_many_seeds() {
+    valid_across_the_roll(
         "challenges/g-counter.wasm",
         &[
             "-w",
@@ -169,9 +172,9 @@ fn g_counter_stays_valid_across_a_rolling_upgrade_under_partitions_on_100_seeds(
 }
 
 #[test]
-fn kafka_stays_valid_across_a_rolling_upgrade_on_100_seeds() {
-    // 5c's cluster (each key owned by a node) at a fifth of its rate, to keep 100 seeds quick.
-    valid_across_the_roll_on_100_seeds(
+fn kafka_stays_valid_across_a_rolling_upgrade_on_many_seeds() {
+    // 5c's cluster (each key owned by a node) at a fifth of its rate, to keep many seeds quick.
+    valid_across_the_roll(
         "challenges/kafka.wasm",
         &[
             "-w",
@@ -190,9 +193,9 @@ fn kafka_stays_valid_across_a_rolling_upgrade_on_100_seeds() {
 }
 
 #[test]
-fn txn_stays_valid_across_a_rolling_upgrade_under_partitions_on_100_seeds() {
-    // 6c's options at a fifth of its rate, to keep 100 seeds quick.
-    valid_across_the_roll_on_100_seeds(
+fn txn_stays_valid_across_a_rolling_upgrade_under_partitions_on_many_seeds() {
+    // 6c's options at a fifth of its rate, to keep many seeds quick.
+    valid_across_the_roll(
         "challenges/txn.wasm",
         &[
             "-w",

@@ -1,7 +1,15 @@
 //! Facts of Maelstrom's protocol that more than one crate needs: the error codes,
 //! their names and whether each is definite. The SDK replies with them and the
 //! harness judges operations by them, so they must agree: this is their one home.
-//! No dependencies, so it builds for guests and hosts alike.
+//! No dependencies, so it builds for guests and hosts alike. Also here, for the same
+//! reason: [`Effect`], what a node asks of whoever runs it, which the SDK's native
+//! runtime produces and the harness and the host consume; and [`SplitMix64`], the one
+//! seeded generator all of them draw from.
+
+mod effect;
+mod splitmix;
+pub use effect::Effect;
+pub use splitmix::{SplitMix64, GOLDEN_GAMMA};
 
 /// Maelstrom's standard error codes, as defined by `deferror` in Maelstrom's
 /// `client.clj`, `workload/lin_kv.clj` and `workload/txn_list_append.clj` (its

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The host binary cargo built for these tests.
 pub fn host() -> &'static str {
@@ -22,8 +22,19 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
+/// How many seeds the tests that loop over seeds run: 20, or GLOMERS_TEST_SEEDS
+/// (`make test-seeds` runs 100). The challenges' own 100-seed bars are checked natively
+/// (each challenge's tests, on the real harness) and by `make *-seeds`; here a few
+/// seeds show the wasm build agrees.
+pub fn test_seeds() -> u64 {
+    std::env::var("GLOMERS_TEST_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(20)
+}
+
 /// A graded setting, `[grade.NAME]` of challenges/challenges.toml (its one home).
-#[allow(dead_code)] // not every test binary grades
 pub fn grade(name: &str) -> toml::Table {
     let path = repo().join("challenges/challenges.toml");
     let text = std::fs::read_to_string(&path).expect("read challenges/challenges.toml");
@@ -35,7 +46,6 @@ pub fn grade(name: &str) -> toml::Table {
 }
 
 /// The guest arguments `[grade.NAME]` is graded with, as words.
-#[allow(dead_code)]
 pub fn grade_args(name: &str) -> Vec<String> {
     let g = grade(name);
     let args = g.get("args").and_then(|a| a.as_str()).unwrap_or("");
@@ -195,32 +205,23 @@ fn run_test(what: &str, args: &[&str]) -> Outcome {
     }
 }
 
-/// A fresh directory under cargo's scratch space, removed when dropped: for tests
-/// whose files are of no use once they pass (`host run` processes and their caches).
-pub struct TempDir(PathBuf);
+/// A fresh directory under cargo's scratch space, removed when dropped (`tempfile`):
+/// for tests whose files are of no use once they pass (`host run` processes and their
+/// caches). A path, so `dir.join(..)` reads as for any directory.
+pub struct TempDir(tempfile::TempDir);
 
 impl std::ops::Deref for TempDir {
     type Target = Path;
     fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path()
     }
 }
 
 /// A fresh, empty `TempDir` named after `name`.
 pub fn temp_dir(name: &str) -> TempDir {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TempDir(d)
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("{name}-"))
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("a scratch directory under CARGO_TARGET_TMPDIR");
+    TempDir(dir)
 }
