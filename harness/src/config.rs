@@ -94,6 +94,10 @@ pub struct TestArgs {
     /// Also write the whole result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write JUnit XML to this file, for CI: one test case per run (per seed of a
+    /// sweep), the first problem as the failure, the replay command in its output.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Where each run's node logs go: STORE/<workload>/<time>-seed<N>/<node>.log.
     #[arg(long, default_value = "store", value_name = "DIR")]
     pub store: PathBuf,

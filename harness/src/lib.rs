@@ -57,7 +57,8 @@
 //!   `stats` (the one quantile formula), `outcome` (the typed result), `summary` (the
 //!   text a person reads).
 //! - Files: `store` (run directories), `journal` (every message), `report` (the page).
-//! - Many runs: `seeds` (`--seeds`, `--shard`, `--merge`), `cli` (`host test`'s entry).
+//! - Many runs: `seeds` (`--seeds`, `--shard`, `--merge`), `junit` (`--junit`), `cli`
+//!   (`host test`'s entry).
 
 mod backend;
 mod builder;
@@ -66,6 +67,7 @@ mod client;
 mod config;
 mod history;
 mod journal;
+mod junit;
 mod nemesis;
 mod net;
 mod node;

@@ -126,7 +126,7 @@ pub const FIGURES: &[(&str, bool)] = &[
 ];
 
 impl SeedResult {
-    fn of(o: &Outcome) -> SeedResult {
+    pub(crate) fn of(o: &Outcome) -> SeedResult {
         let mut f = BTreeMap::new();
         let mut put = |k: &str, v: Option<f64>| {
             if let Some(v) = v.filter(|v| v.is_finite()) {
@@ -294,6 +294,9 @@ pub fn main(args: TestArgs, sweep: Sweep, nodes: Option<(String, MakeNodes<'_>)>
     if let Some(path) = &args.json {
         write_json(&summary, path)?;
     }
+    if let Some(path) = &args.junit {
+        crate::junit::write(path, &summary.workload, &summary.runs)?;
+    }
     Ok(summary.exit_status())
 }
 
@@ -384,7 +387,7 @@ pub fn write_json(s: &Summary, path: &Path) -> Result<()> {
 
 /// `host test --merge A.json B.json ...`: prints the shards as one sweep (and writes
 /// it with --json); the exit status is the merged sweep's.
-pub fn merge_main(files: &[PathBuf], json: Option<&Path>) -> Result<i32> {
+pub fn merge_main(files: &[PathBuf], json: Option<&Path>, junit: Option<&Path>) -> Result<i32> {
     let mut parts = Vec::new();
     for f in files {
         let text =
@@ -397,6 +400,9 @@ pub fn merge_main(files: &[PathBuf], json: Option<&Path>) -> Result<i32> {
     print!("{}", merged.text());
     if let Some(path) = json {
         write_json(&merged, path)?;
+    }
+    if let Some(path) = junit {
+        crate::junit::write(path, &merged.workload, &merged.runs)?;
     }
     Ok(merged.exit_status())
 }

@@ -151,8 +151,13 @@ pub fn text(o: &Outcome) -> String {
         "  net      {}; {}; {}",
         per_op("all", &o.net.all),
         per_op("clients", &o.net.clients),
-        per_op("servers (node to node)", &o.net.servers)
+        // As Maelstrom counts them: between servers, the services (lin-kv...) included.
+        per_op("servers (nodes and services)", &o.net.servers)
     );
+    let dropped = o.net.all.send_count.saturating_sub(o.net.all.recv_count);
+    if dropped > 0 {
+        say!("           {dropped} messages dropped by partitions (sent, never received)");
+    }
     for line in &o.summary {
         say!("  {line}");
     }
@@ -240,7 +245,15 @@ pub fn text(o: &Outcome) -> String {
     if report.exists() {
         say!("report: {}", report.display());
     }
-    say!("replay: {}", o.command);
+    if o.sim.real_time {
+        // Processes on the real clock: the same options and seed, not the same run.
+        say!(
+            "replay (the same options and seed; --bin runs on the real clock, so not exactly): {}",
+            o.command
+        );
+    } else {
+        say!("replay: {}", o.command);
+    }
     out
 }
 

@@ -53,7 +53,7 @@ impl Workload for UniqueIds {
             }
             acked += 1;
             match &c.value {
-                Value::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
+                Value::Number(n) => numbers.push(n.clone()),
                 Value::String(s) => strings.push(s.clone()),
                 _ => {}
             }
@@ -86,8 +86,10 @@ impl Workload for UniqueIds {
             })
             .collect();
         let range = if numbers.len() as u64 == acked && acked > 0 {
-            let lo = numbers.iter().cloned().fold(f64::INFINITY, f64::min);
-            let hi = numbers.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            // Compared as numbers, printed as they came: 64-bit ids stay integers.
+            let key = |n: &&serde_json::Number| n.as_f64().unwrap_or(f64::NAN);
+            let lo = numbers.iter().min_by(|a, b| key(a).total_cmp(&key(b)));
+            let hi = numbers.iter().max_by(|a, b| key(a).total_cmp(&key(b)));
             json!([lo, hi])
         } else if strings.len() as u64 == acked && acked > 0 {
             json!([strings.iter().min(), strings.iter().max()])
