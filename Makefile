@@ -110,7 +110,7 @@ bench-broadcast: all
 	python3 challenges/broadcast/bench.py --host $(HOST) --wasm challenges/broadcast.wasm
 
 bench: all
-	$(CARGO) run --release -p bench
+	$(CARGO) run --profile bench-lto -p bench
 
 # The store holds every run's logs, history and report: it grows with each run.
 clean-store:

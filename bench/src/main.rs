@@ -3,14 +3,18 @@
 //! not tests: a FAIL is a figure to investigate, and the exit status only says whether
 //! every measurement could be taken.
 //!
-//! `bench native-echo` is the native echo node the throughput is compared with; the
-//! bench starts it by running its own executable, so it is always built and current.
+//! `bench native-echo` and `bench native-echo-tuned` are the native echo nodes the
+//! throughput is compared with (a plain one, and a hand-tuned one built with LTO); the
+//! bench starts them by running its own executable, so they are always built and
+//! current.
 
 mod checkers;
+mod frontier;
 mod harness;
 mod languages;
 mod memory;
 mod native_echo;
+mod native_echo_tuned;
 mod nodes;
 mod report;
 mod startup;
@@ -33,8 +37,13 @@ const RUNS: usize = 5;
 const CLUSTER: usize = 25;
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("native-echo") {
-        return match native_echo::main() {
+    let native: Option<fn() -> Result<()>> = match std::env::args().nth(1).as_deref() {
+        Some("native-echo") => Some(native_echo::main),
+        Some("native-echo-tuned") => Some(native_echo_tuned::main),
+        _ => None,
+    };
+    if let Some(main) = native {
+        return match main() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("native-echo: {e:#}");
@@ -44,7 +53,8 @@ fn main() -> ExitCode {
     }
     let mut table = Table::default();
     table.header();
-    let all: [fn(&mut Table) -> Result<()>; 7] = [
+    let all: [fn(&mut Table) -> Result<()>; 8] = [
+        efficiency,
         echo_throughput,
         startup,
         rss,
@@ -53,9 +63,11 @@ fn main() -> ExitCode {
         checker_speed,
         languages,
     ];
-    // `bench swap`, `bench languages`: those figures alone.
+    // `bench swap`, `bench echo`, `bench efficiency`, `bench languages`: one section alone.
     let sections: &[fn(&mut Table) -> Result<()>] = match std::env::args().nth(1).as_deref() {
         Some("swap") => &[live_swap],
+        Some("echo") => &[echo_throughput],
+        Some("efficiency") => &[efficiency],
         Some("languages") => &[languages],
         _ => &all,
     };
@@ -81,30 +93,76 @@ fn echo_throughput(t: &mut Table) -> Result<()> {
     let cache = nodes::Scratch::new("throughput")?;
     let input: Arc<[u8]> = throughput::echo_requests(MESSAGES).into();
     let me = std::env::current_exe()?;
-    let (mut native, mut wasm) = (0f64, 0f64);
-    // Alternating, so a noisy moment on the machine hurts both alike.
+    let (mut native, mut tuned, mut wasm) = (0f64, 0f64, 0f64);
+    // Alternating, so a noisy moment on the machine hurts all alike.
     for _ in 0..RUNS {
         let node = Node::start(&me, &["native-echo"], None)?;
         native = native.max(throughput::run(node, input.clone(), MESSAGES)?);
+        let node = Node::start(&me, &["native-echo-tuned"], None)?;
+        tuned = tuned.max(throughput::run(node, input.clone(), MESSAGES)?);
         let node = Node::host_run(&echo, &cache)?;
         wasm = wasm.max(throughput::run(node, input.clone(), MESSAGES)?);
     }
+    let rate = |r: f64| format!("{} msg/s", group(r as u64));
     t.row(
-        "native Rust echo node",
-        &format!("{} msg/s", group(native as u64)),
+        "native Rust echo node (serde_json Value)",
+        &rate(native),
         None,
     );
-    t.row(
-        "host run challenges/echo.wasm",
-        &format!("{} msg/s", group(wasm as u64)),
-        None,
-    );
+    t.row("native, hand-tuned (RawValue, LTO)", &rate(tuned), None);
+    t.row("host run challenges/echo.wasm", &rate(wasm), None);
     let ratio = wasm / native * 100.0;
+    t.row("wasm / native", &format!("{ratio:.1} %"), None);
+    let ratio = wasm / tuned * 100.0;
     t.row(
-        "wasm / native",
+        "wasm / hand-tuned native",
         &format!("{ratio:.1} %"),
         Some((">= 50 %", ratio >= 50.0)),
     );
+    Ok(())
+}
+
+/// Servers msgs/op of the graded 3d, 3e and 5c settings against our bars and the best
+/// published figures.
+fn efficiency(t: &mut Table) -> Result<()> {
+    t.section("efficiency: host test, graded settings (challenges.toml), seed 1: servers msgs/op @ stable latency median/max ms");
+    let scratch = nodes::Scratch::new("efficiency")?;
+    for case in frontier::CASES {
+        let Some(f) = frontier::run(case, &scratch)? else {
+            t.note(&format!(
+                "{}: not available (its component is not built)",
+                case.grade
+            ));
+            continue;
+        };
+        let figure = match f.latency {
+            Some((p50, max)) => format!("{:.2} @ {p50:.0}/{max:.0}", f.msgs_per_op),
+            None => format!("{:.2}", f.msgs_per_op),
+        };
+        let bar = f.bars.map(|(per_op, median, max)| {
+            let lat = match (median, max) {
+                (Some(m), Some(x)) => format!(" @ <{m:.0}/<{x:.0}"),
+                _ => String::new(),
+            };
+            let met = f.valid
+                && f.msgs_per_op <= per_op
+                && f.latency.is_none_or(|(p50, worst)| {
+                    median.is_none_or(|m| p50 < m) && max.is_none_or(|x| worst < x)
+                });
+            (format!("<= {per_op}{lat}"), met)
+        });
+        let label = if f.valid {
+            case.grade.to_string()
+        } else {
+            format!("{} (INVALID)", case.grade)
+        };
+        t.row(&label, &figure, bar.as_ref().map(|(b, m)| (b.as_str(), *m)));
+        t.note(&format!(
+            "    published best {}; guest args: {}",
+            case.published,
+            if f.args.is_empty() { "none" } else { &f.args }
+        ));
+    }
     Ok(())
 }
 

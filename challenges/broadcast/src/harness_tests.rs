@@ -115,3 +115,46 @@ fn every_stage_survives_frequent_partitions_with_one_hub_or_three() {
         }
     }
 }
+
+/// Tuning, not a check: runs the 3d/3e workload natively with `BROADCAST_ARGS` (the
+/// guest arguments) on `BROADCAST_SEEDS` seeds (default 10), with
+/// `BROADCAST_OPTIONS` appended to the harness options (say `--nemesis partition`),
+/// and prints each seed's figures and the worst of them.
+/// `BROADCAST_ARGS="--down-ms 350" cargo test -p broadcast --release tune -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn tune() {
+    let args = std::env::var("BROADCAST_ARGS").unwrap_or_default();
+    let extra = std::env::var("BROADCAST_OPTIONS").unwrap_or_default();
+    let seeds: u64 = std::env::var("BROADCAST_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let argv: Vec<&str> = args.split_whitespace().collect();
+    let (mut worst, mut valid) = ((0.0f64, 0.0f64, 0.0f64), 0);
+    let mut per_op = Vec::new();
+    for seed in 1..=seeds {
+        let options = format!(
+            "--node-count 25 --time-limit 20 --rate 100 --latency 100 --seed {seed} {extra}"
+        );
+        let o = simulate::test("broadcast", &options, crate::node, &argv).expect("runs");
+        let m = o.net.servers.msgs_per_op.unwrap_or(f64::INFINITY);
+        let (p50, p100) = (figure(&o, "0.5"), figure(&o, "1"));
+        valid += usize::from(o.is_valid());
+        per_op.push(m);
+        worst = (worst.0.max(m), worst.1.max(p50), worst.2.max(p100));
+        println!(
+            "seed {seed:3} valid {} msgs/op {m:.3} p50 {p50} max {p100}",
+            o.is_valid()
+        );
+    }
+    per_op.sort_by(f64::total_cmp);
+    println!(
+        "{args} | {extra}: valid {valid}/{seeds}, msgs/op median {:.3} worst {:.3}, \
+         worst p50 {}, worst max {}",
+        per_op[per_op.len() / 2],
+        worst.0,
+        worst.1,
+        worst.2
+    );
+}
