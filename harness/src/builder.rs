@@ -206,13 +206,26 @@ impl Sim {
             f.stop();
         }
         let mut record = record?;
-        history::write_jsonl(
-            &record.history,
-            &self.cfg.nodes,
-            &self.store.join("history.jsonl"),
-        )?;
+        let history_path = self.store.join("history.jsonl");
+        // A run of a sweep (quiet) keeps its files only when it is not valid (a valid
+        // seed replays), so it writes them only then: writing the journal and the
+        // report is most of a seed's time otherwise.
+        let history = match self.cfg.quiet {
+            true => Some(record.history.clone()),
+            false => {
+                history::write_jsonl(&record.history, &self.cfg.nodes, &history_path)?;
+                None
+            }
+        };
         let journal = std::mem::take(&mut record.journal);
+        let nodes = self.cfg.nodes.clone();
         let mut outcome = Outcome::new(&self.cfg, record, started.elapsed(), self.store, self.node);
+        if let Some(history) = history {
+            if outcome.is_valid() {
+                return Ok(outcome);
+            }
+            history::write_jsonl(&history, &nodes, &history_path)?;
+        }
         // The verdict stands whether or not its pictures could be drawn.
         if let Err(e) = report::write_all(&outcome, &journal, &self.cfg, &self.root) {
             outcome

@@ -55,7 +55,7 @@ pub struct Entry {
     pub invoke: Option<usize>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct History {
     pub entries: Vec<Entry>,
 }
