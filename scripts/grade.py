@@ -6,6 +6,7 @@ table of verdicts and figures beside the official bars and ours.
     python3 scripts/grade.py seeds NAME [--lang L]                       # NAME's seed sweep
     python3 scripts/grade.py args NAME                                   # NAME's guest arguments
     python3 scripts/grade.py options NAME                                # NAME's host test options
+    python3 scripts/grade.py json                                        # the whole file, as JSON
 
 `run` grades every [grade.*] in every language whose component is built (the rest are
 listed as not built), NAME.. narrows it. With a real Maelstrom (MAELSTROM=path, or
@@ -261,6 +262,10 @@ def main(argv):
         return run(rest)
     if verb == "seeds":
         return seeds(rest)
+    if verb == "json" and not rest:
+        # For the other languages' tests, which have no TOML reader of their own.
+        print(json.dumps(spec()))
+        return 0
     if verb in ("args", "options") and len(rest) == 1:
         g = grade_of(spec(), rest[0])
         print(g.get("args", "") if verb == "args" else g["options"])

@@ -96,31 +96,22 @@ test('host run: memory past the default limit (256 MiB) traps; 200 MiB of data f
   assert.deepEqual(bodies[1], { type: 'alloc_ok', mb: 200, in_reply_to: 2 });
 });
 
-/** The graded settings (challenges/challenges.toml). */
-const GRADED = {
-  echo: ['-w', 'echo', '--node-count', '1', '--time-limit', '10'],
-  'unique-ids': ['-w', 'unique-ids', '--time-limit', '30', '--rate', '1000', '--node-count', '3', '--availability', 'total', '--nemesis', 'partition'],
-  'broadcast-a': ['-w', 'broadcast', '--node-count', '1', '--time-limit', '20', '--rate', '10'],
-  'broadcast-b': ['-w', 'broadcast', '--node-count', '5', '--time-limit', '20', '--rate', '10'],
-  'broadcast-c': ['-w', 'broadcast', '--node-count', '5', '--time-limit', '20', '--rate', '10', '--nemesis', 'partition'],
-  'broadcast-d': ['-w', 'broadcast', '--node-count', '25', '--time-limit', '20', '--rate', '100', '--latency', '100'],
-  'broadcast-e': ['-w', 'broadcast', '--node-count', '25', '--time-limit', '20', '--rate', '100', '--latency', '100'],
-  'g-counter': ['-w', 'g-counter', '--node-count', '3', '--rate', '100', '--time-limit', '20', '--nemesis', 'partition'],
-  'kafka-a': ['-w', 'kafka', '--node-count', '1', '--concurrency', '2n', '--time-limit', '20', '--rate', '1000'],
-  'kafka-b': ['-w', 'kafka', '--node-count', '2', '--concurrency', '2n', '--time-limit', '20', '--rate', '1000'],
-};
-const ARGS = {
-  'broadcast-d': ['--down-ms', '150'],
-  'broadcast-e': ['--up-ms', '700', '--down-ms', '700', '--lead-ms', '300', '--rto-ms', '3500', '--ack-ms', '2000'],
-  'kafka-b': ['--lin-kv'],
-};
-const BARS = {
-  'broadcast-d': { msgsPerOp: 30, median: 400, max: 600 },
-  'broadcast-e': { msgsPerOp: 20, median: 1000, max: 2000 },
-};
+/** The graded settings: challenges/challenges.toml, their one home (read through
+ * scripts/grade.py, which prints it as JSON). */
+const SPEC = JSON.parse(spawnSync('python3', ['scripts/grade.py', 'json'], { encoding: 'utf8' }).stdout);
+const words = (s) => (s ?? '').split(/\s+/).filter(Boolean);
+const GRADED = {};
+const ARGS = {};
+const BARS = {};
+for (const [grade, g] of Object.entries(SPEC.grade)) {
+  if (g.languages && !g.languages.includes('js')) continue;
+  GRADED[grade] = words(g.options);
+  ARGS[grade] = words(g.args);
+  if (g.official) BARS[grade] = { msgsPerOp: g.official['msgs-per-op'], median: g.official['median-ms'], max: g.official['max-ms'] };
+}
 
 for (const [grade, options] of Object.entries(GRADED)) {
-  const component = grade.replace(/-[a-e]$/, '');
+  const component = SPEC.grade[grade].component;
   test(`host test: ${grade} is valid${BARS[grade] ? ' and meets the official bars' : ''}`, () => {
     const args = ARGS[grade] ?? [];
     const { status, result, output } = hostTest([...options, '--seed', '7', JS(component), ...(args.length ? ['--', ...args] : [])]);
