@@ -327,17 +327,8 @@ fn outcome(
 pub fn text(o: &Outcome) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let s = &o.stats;
     let _ = writeln!(out, "host check -w {}: {}", o.about.workload, o.about.node);
-    let _ = writeln!(
-        out,
-        "  ops      {} completed: {} ok, {} fail, {} info (unknown outcome); {:.2}% ok",
-        s["count"],
-        s["ok-count"],
-        s["fail-count"],
-        s["info-count"],
-        100.0 * o.availability.ok_fraction
-    );
+    let _ = writeln!(out, "{}", crate::summary::ops_line(o));
     for line in &o.summary {
         let _ = writeln!(out, "  {line}");
     }

@@ -120,6 +120,20 @@ impl Outcome {
     }
 }
 
+/// The operations' line, shared by a run's summary and `host check`'s.
+pub fn ops_line(o: &Outcome) -> String {
+    let s = &o.stats;
+    // fail: surely not done; info: no reply in time, may or may not have happened.
+    format!(
+        "  ops      {} completed: {} ok, {} fail, {} info (unknown outcome); {:.2}% ok",
+        s["count"],
+        s["ok-count"],
+        s["fail-count"],
+        s["info-count"],
+        100.0 * o.availability.ok_fraction
+    )
+}
+
 /// The summary's text.
 pub fn text(o: &Outcome) -> String {
     let mut out = String::new();
@@ -137,16 +151,7 @@ pub fn text(o: &Outcome) -> String {
         count(o.sim.clients as u64, "client"),
         o.seed
     );
-    let s = &o.stats;
-    // fail: surely not done; info: no reply in time, may or may not have happened.
-    say!(
-        "  ops      {} completed: {} ok, {} fail, {} info (unknown outcome); {:.2}% ok",
-        s["count"],
-        s["ok-count"],
-        s["fail-count"],
-        s["info-count"],
-        100.0 * o.availability.ok_fraction
-    );
+    say!("{}", ops_line(o));
     say!(
         "  net      {}; {}; {}",
         per_op("all", &o.net.all),
