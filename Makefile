@@ -12,7 +12,7 @@ FIXTURES   := $(patsubst fixtures/%/Cargo.toml,%,$(wildcard fixtures/*/Cargo.tom
 MAELSTROM_BIN := $(or $(MAELSTROM),$(shell command -v maelstrom 2>/dev/null))
 
 .PHONY: all build run test bench clean clean-store wasm-target host challenges fixtures lint \
-        languages browser test-seeds bench-broadcast broadcast-c-seeds g-counter-seeds txn-c-seeds
+        languages browser test-seeds bench-broadcast
 
 # Each guest language's tools, components and tests: `python`, `js`, `go` build a
 # language's challenges (and say why and skip, when its tools cannot be installed);
@@ -91,8 +91,10 @@ LANG_FILTER = $(if $(filter command line,$(origin LANG)),--lang $(LANG))
 run: all
 	python3 scripts/grade.py run $(LANG_FILTER)
 
-GRADED := echo unique-ids broadcast-a broadcast-b broadcast-c broadcast-d broadcast-e \
-          g-counter kafka-a kafka-b kafka-c txn-a txn-b txn-c
+# The settings, and those with a seed sweep, as challenges/challenges.toml names them.
+GRADED := $(shell python3 scripts/grade.py names)
+SWEPT  := $(addsuffix -seeds,$(shell python3 scripts/grade.py names --seeds))
+.PHONY: $(GRADED) $(SWEPT)
 
 # `make echo`, `make broadcast-d`, ...: one grading (every language it is graded in;
 # LANG=rust for one). A real Maelstrom grades it when there is one (MAELSTROM=path, or
@@ -102,7 +104,7 @@ $(GRADED): all
 
 # The challenge's own bar: valid on many seeds, on the harness's virtual time, in
 # parallel; each invalid seed is printed with the command that replays it.
-broadcast-c-seeds g-counter-seeds txn-c-seeds: all
+$(SWEPT): all
 	python3 scripts/grade.py seeds $(patsubst %-seeds,%,$@)
 
 # The 3d/3e evidence: many seeds, partitions, one real-time run each (see challenges/broadcast/README.md).

@@ -7,6 +7,7 @@ table of verdicts and figures beside the official bars and ours.
     python3 scripts/grade.py args NAME                                   # NAME's guest arguments
     python3 scripts/grade.py options NAME                                # NAME's host test options
     python3 scripts/grade.py json                                        # the whole file, as JSON
+    python3 scripts/grade.py names [--seeds]                             # the settings (with a sweep)
 
 `run` grades every [grade.*] in every language whose component is built (the rest are
 listed as not built), NAME.. narrows it. With a real Maelstrom (MAELSTROM=path, or
@@ -107,9 +108,6 @@ def figures(result):
     if stable:
         return verdict, ops, ok, mpo, stable.get("0.5"), stable.get("1"), "stable"
     lat = result.get("latency") or {}
-    if not lat:  # results written before the latency figure was part of the JSON
-        run = load(os.path.join((result.get("wall") or {}).get("logs", ""), "run.json")) or {}
-        lat = {"median-ms": run.get("latency_median_ms"), "max-ms": run.get("latency_max_ms")}
     return verdict, ops, ok, mpo, lat.get("median-ms"), lat.get("max-ms"), "ops"
 
 
@@ -262,6 +260,11 @@ def main(argv):
         return run(rest)
     if verb == "seeds":
         return seeds(rest)
+    if verb == "names" and rest in ([], ["--seeds"]):
+        # For the Makefile: one target per setting, and NAME-seeds for those with a sweep.
+        grades = spec()["grade"]
+        print(" ".join(n for n, g in grades.items() if not rest or g.get("seeds")))
+        return 0
     if verb == "json" and not rest:
         # For the other languages' tests, which have no TOML reader of their own.
         print(json.dumps(spec()))
